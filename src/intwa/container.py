@@ -1,0 +1,53 @@
+"""The one composition root: adapters wired to the domain's ports, chosen from `Settings`.
+
+Resources (database connections, the HTTP client) open on first use and close with
+`shutdown_resources()`, so only the backends that the settings select are ever opened.
+"""
+
+from __future__ import annotations
+
+from dependency_injector import containers, providers
+
+from intwa.adapters.clock import SystemClock
+from intwa.adapters.provider.fake import FakeProvider
+from intwa.adapters.provider.graph import GraphProvider, open_graph_client
+from intwa.adapters.storage.sqlite import SqliteStorage, open_sqlite_database
+from intwa.domain.accounts import AccountAdministration, Authenticate
+from intwa.domain.bindings import BindPhoneNumber, ListBindings, UnbindPhoneNumber
+from intwa.domain.queries import PhoneInfo, WabaInfo
+from intwa.domain.snapshots import Snapshots
+from intwa.settings import Settings
+
+
+class Container(containers.DeclarativeContainer):
+    settings = providers.Dependency(instance_of=Settings)
+    clock = providers.Singleton(SystemClock)
+
+    sqlite_database = providers.Resource(open_sqlite_database, settings.provided.storage.sqlite_path)
+    storage = providers.Selector(
+        settings.provided.storage.backend,
+        sqlite=providers.Singleton(SqliteStorage, sqlite_database),
+    )
+
+    graph_client = providers.Resource(open_graph_client, settings.provided.graph)
+    provider = providers.Selector(
+        settings.provided.provider.backend,
+        graph=providers.Singleton(GraphProvider, graph_client, settings.provided.graph),
+        fake=providers.Singleton(FakeProvider.from_file, settings.provided.provider.fake_data),
+    )
+
+    snapshots = providers.Singleton(
+        Snapshots, storage, provider, clock, ttl_seconds=settings.provided.cache.ttl_seconds
+    )
+    authenticate = providers.Singleton(Authenticate, storage)
+    accounts = providers.Singleton(AccountAdministration, storage, clock)
+    bind_phone_number = providers.Singleton(BindPhoneNumber, storage, provider, snapshots, clock)
+    unbind_phone_number = providers.Singleton(UnbindPhoneNumber, storage)
+    list_bindings = providers.Singleton(ListBindings, storage)
+    phone_info = providers.Singleton(PhoneInfo, storage, snapshots)
+    waba_info = providers.Singleton(WabaInfo, storage, snapshots)
+
+
+def build_container(settings: Settings) -> Container:
+    """A container for these settings; nothing is opened until first use."""
+    return Container(settings=settings)

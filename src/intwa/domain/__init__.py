@@ -1,0 +1,1 @@
+"""The pure core of intwa: models, errors, ports and use cases. No I/O, no frameworks."""

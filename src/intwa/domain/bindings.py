@@ -1,0 +1,92 @@
+"""Use cases for binding a WABA's phone number to an account, and for releasing it."""
+
+from __future__ import annotations
+
+from intwa.domain import validation
+from intwa.domain.errors import (
+    PhoneNumberBoundToAnotherAccount,
+    PhoneNumberMismatch,
+    PhoneNumberNotInWaba,
+    WabaBoundToAnotherAccount,
+)
+from intwa.domain.models import Binding
+from intwa.domain.ports import Clock, MetaProvider, Storage
+from intwa.domain.snapshots import Snapshots
+
+
+class BindPhoneNumber:
+    """Bind a WABA and one of its phone numbers to an account, after checking both with Meta (SPEC §3.3)."""
+
+    def __init__(self, storage: Storage, provider: MetaProvider, snapshots: Snapshots, clock: Clock) -> None:
+        self._storage = storage
+        self._provider = provider
+        self._snapshots = snapshots
+        self._clock = clock
+
+    async def __call__(
+        self, account_name: str, waba_id: str, phone_number_id: str, phone_number: str | None = None
+    ) -> Binding:
+        """The stored binding. Binding the same phone number to the same account again changes nothing."""
+        validation.meta_id(waba_id, "wabaId")
+        validation.meta_id(phone_number_id, "phoneNumberId")
+        digits = None if phone_number is None else validation.phone_number(phone_number)
+
+        existing = await self._check_not_bound_elsewhere(account_name, waba_id, phone_number_id)
+        if existing is not None and digits in (None, existing.phone_number):
+            return existing
+
+        snapshot = await self._snapshots.fetch(waba_id)
+        phone = snapshot.phone_number(phone_number_id)
+        if phone is None:
+            raise PhoneNumberNotInWaba(f"phone number `{phone_number_id}` is not a phone number of WABA `{waba_id}`")
+        display_digits = validation.display_number_digits(phone.display_phone_number)
+        if digits is not None and digits != display_digits:
+            raise PhoneNumberMismatch(
+                f"`phoneNumber` {digits} does not match the display phone number of `{phone_number_id}`"
+            )
+        if await self._storage.waba_owner(waba_id) is None:
+            await self._provider.subscribe_app(waba_id)
+        binding = Binding(
+            account_name=account_name,
+            waba_id=waba_id,
+            phone_number_id=phone_number_id,
+            phone_number=digits or display_digits,
+            bound_at=self._clock.now(),
+        )
+        return await self._storage.add_binding(binding, snapshot)
+
+    async def _check_not_bound_elsewhere(self, account_name: str, waba_id: str, phone_number_id: str) -> Binding | None:
+        """Refuse early, before asking Meta, what the store would refuse anyway; the existing binding if any."""
+        owner = await self._storage.waba_owner(waba_id)
+        if owner is not None and owner != account_name:
+            raise WabaBoundToAnotherAccount(f"WABA `{waba_id}` is bound to another account")
+        existing = await self._storage.find_binding(phone_number_id)
+        if existing is None:
+            return None
+        if existing.account_name != account_name:
+            raise PhoneNumberBoundToAnotherAccount(f"phone number `{phone_number_id}` is bound to another account")
+        if existing.waba_id != waba_id:
+            raise PhoneNumberNotInWaba(f"phone number `{phone_number_id}` is not a phone number of WABA `{waba_id}`")
+        return existing
+
+
+class UnbindPhoneNumber:
+    """Remove an account's binding of a phone number; the WABA is released with its last one (SPEC §3.6)."""
+
+    def __init__(self, storage: Storage) -> None:
+        self._storage = storage
+
+    async def __call__(self, account_name: str, waba_id: str, phone_number_id: str) -> Binding:
+        validation.meta_id(waba_id, "wabaId")
+        validation.meta_id(phone_number_id, "phoneNumberId")
+        return await self._storage.remove_binding(account_name, waba_id, phone_number_id)
+
+
+class ListBindings:
+    """Bindings of one account, or of all accounts (operators)."""
+
+    def __init__(self, storage: Storage) -> None:
+        self._storage = storage
+
+    async def __call__(self, account_name: str | None = None) -> list[Binding]:
+        return await self._storage.list_bindings(account_name)

@@ -1,0 +1,115 @@
+"""Domain errors. Each carries the API error code of SPEC §3.8; its first three digits are the HTTP status."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """An expected failure that a client or operator should see as a coded message."""
+
+    code: int = 50000
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    @property
+    def http_status(self) -> int:
+        return self.code // 100
+
+
+class InvalidField(DomainError):
+    """A request field is missing or breaks its rule (SPEC §3.2)."""
+
+    code = 40000
+
+    def __init__(self, field: str, rule: str) -> None:
+        super().__init__(f"`{field}` {rule}")
+        self.field = field
+
+
+class Unauthenticated(DomainError):
+    """Missing, malformed or unknown API key."""
+
+    code = 40100
+
+
+class Forbidden(DomainError):
+    """The account is disabled, or the key belongs to another account."""
+
+    code = 40300
+
+
+class WabaNotBound(DomainError):
+    """The WABA is not bound to this account (or is unknown: the two are not told apart)."""
+
+    code = 40400
+
+
+class BindingNotFound(DomainError):
+    """The account has no such binding."""
+
+    code = 40401
+
+
+class AccountNotFound(DomainError):
+    """No account of that name (operator commands only)."""
+
+    code = 40402
+
+
+class WabaBoundToAnotherAccount(DomainError):
+    code = 40900
+
+
+class PhoneNumberBoundToAnotherAccount(DomainError):
+    code = 40901
+
+
+class AccountAlreadyExists(DomainError):
+    """An account of that name exists already (operator commands only)."""
+
+    code = 40902
+
+
+class WabaNotAccessible(DomainError):
+    """Meta says the WABA does not exist or is not shared with the platform."""
+
+    code = 42200
+
+
+class PhoneNumberNotInWaba(DomainError):
+    code = 42201
+
+
+class PhoneNumberMismatch(DomainError):
+    code = 42202
+
+
+class ProviderError(DomainError):
+    """Meta rejected the platform's credentials or answered something unexpected."""
+
+    code = 50200
+
+    def __init__(self, message: str, *, trace_id: str | None = None) -> None:
+        if trace_id:
+            message = f"{message} (fbtrace_id {trace_id})"
+        super().__init__(message)
+        self.trace_id = trace_id
+
+
+class ProviderCredentialsRejected(ProviderError):
+    """Meta rejected the platform's access token (invalid or expired)."""
+
+
+class ProviderUnavailable(DomainError):
+    """Meta is rate-limiting the platform or is unavailable, even after retries."""
+
+    code = 50300
+
+    def __init__(self, message: str, *, retry_after_seconds: int = 60) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
+
+
+class ProviderRateLimited(ProviderUnavailable):
+    """Meta's rate limit for the app or the WABA is reached."""

@@ -1,0 +1,110 @@
+"""The ports the domain needs: storage, the Meta provider, a clock. Adapters satisfy them structurally."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+
+from intwa.domain.models import Account, AccountSummary, Binding, PhoneNumber, Waba, WabaSnapshot
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current time, timezone-aware UTC."""
+        ...
+
+
+class MetaProvider(Protocol):
+    """Where WABA and phone number data come from: Meta's Graph API, or a fake.
+
+    Failures are raised as domain errors: `WabaNotAccessible`, `ProviderCredentialsRejected`,
+    `ProviderError`, `ProviderRateLimited`, `ProviderUnavailable`.
+    """
+
+    async def fetch_waba(self, waba_id: str) -> Waba:
+        """The WABA's id, name and review status."""
+        ...
+
+    async def fetch_phone_numbers(self, waba_id: str) -> list[PhoneNumber]:
+        """Every phone number of the WABA, in the provider's order."""
+        ...
+
+    async def subscribe_app(self, waba_id: str) -> None:
+        """Subscribe the platform's app to the WABA's webhooks."""
+        ...
+
+
+class Storage(Protocol):
+    """Accounts, API key hashes, bindings and snapshots, kept durably and shared by all processes.
+
+    Writes are atomic. Conflicts are decided by the store itself, so racing writers cannot both win.
+    """
+
+    async def migrate(self) -> list[int]:
+        """Create or upgrade the schema; returns the versions applied now (empty when up to date)."""
+        ...
+
+    async def ping(self) -> None:
+        """Raise if the store does not answer."""
+        ...
+
+    # accounts and keys
+    async def create_account(self, name: str, key_hash: str, now: datetime) -> Account:
+        """Store a new enabled account with one key; `AccountAlreadyExists` if the name is taken."""
+        ...
+
+    async def get_account(self, name: str) -> Account | None: ...
+
+    async def find_account_by_key_hash(self, key_hash: str) -> Account | None: ...
+
+    async def list_accounts(self) -> list[AccountSummary]:
+        """All accounts by name, with their WABA and binding counts."""
+        ...
+
+    async def set_account_enabled(self, name: str, enabled: bool) -> Account:
+        """Enable or disable an account; `AccountNotFound` if there is none."""
+        ...
+
+    async def replace_api_keys(self, name: str, key_hash: str, now: datetime) -> None:
+        """Make `key_hash` the account's only key; `AccountNotFound` if there is none."""
+        ...
+
+    # bindings
+    async def add_binding(self, binding: Binding, snapshot: WabaSnapshot) -> Binding:
+        """Store a binding and the WABA's snapshot in one transaction.
+
+        Returns the stored binding: the existing one when the same (account, WABA, phone number) is
+        bound already. Raises `WabaBoundToAnotherAccount` or `PhoneNumberBoundToAnotherAccount`.
+        """
+        ...
+
+    async def remove_binding(self, account_name: str, waba_id: str, phone_number_id: str) -> Binding:
+        """Remove a binding; the WABA is released with its last binding. `BindingNotFound` if none."""
+        ...
+
+    async def find_binding(self, phone_number_id: str) -> Binding | None:
+        """The binding of a phone number, whichever account holds it."""
+        ...
+
+    async def waba_owner(self, waba_id: str) -> str | None:
+        """The name of the account the WABA is bound to, if any."""
+        ...
+
+    async def list_bindings(self, account_name: str | None = None) -> list[Binding]:
+        """Bindings of one account, or of all, by account, binding time and phone number id."""
+        ...
+
+    async def account_waba_ids(self, account_name: str) -> list[str]:
+        """The WABAs bound to an account, ordered by first binding time."""
+        ...
+
+    async def all_bound_waba_ids(self) -> list[str]:
+        """Every bound WABA, ordered by first binding time."""
+        ...
+
+    # snapshots
+    async def get_snapshot(self, waba_id: str) -> WabaSnapshot | None: ...
+
+    async def save_snapshot(self, snapshot: WabaSnapshot) -> None:
+        """Replace the WABA's snapshot, if the WABA is still bound (a released WABA keeps none)."""
+        ...
