@@ -6,6 +6,8 @@ Resources (database connections, the HTTP client) open on first use and close wi
 
 from __future__ import annotations
 
+from operator import attrgetter
+
 from dependency_injector import containers, providers
 
 from intwa.adapters.clock import SystemClock
@@ -30,10 +32,12 @@ class Container(containers.DeclarativeContainer):
     )
 
     graph_client = providers.Resource(open_graph_client, settings.provided.graph)
+    # `settings.provided.provider` would name the provider's own `provider` attribute, hence the getter.
+    provider_settings = providers.Callable(attrgetter("provider"), settings)
     provider = providers.Selector(
-        settings.provided.provider.backend,
+        provider_settings.provided.backend,
         graph=providers.Singleton(GraphProvider, graph_client, settings.provided.graph),
-        fake=providers.Singleton(FakeProvider.from_file, settings.provided.provider.fake_data),
+        fake=providers.Singleton(FakeProvider.from_file, provider_settings.provided.fake_data),
     )
 
     snapshots = providers.Singleton(

@@ -47,7 +47,7 @@ class _Section(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     pass
 
 
-class ServerSettings(_Section):
+class ServerSettings(_Section, frozen=True):
     host: str = "127.0.0.1"
     port: int = 8080
     workers: int = 1
@@ -55,18 +55,18 @@ class ServerSettings(_Section):
     rate_limit_per_minute: int = 0
 
 
-class StorageSettings(_Section):
+class StorageSettings(_Section, frozen=True):
     backend: Literal["sqlite", "postgres"] = "sqlite"
     sqlite_path: str = "var/intwa.db"
     postgres_dsn: Secret = msgspec.field(default_factory=lambda: Secret(""))
 
 
-class ProviderSettings(_Section):
+class ProviderSettings(_Section, frozen=True):
     backend: Literal["graph", "fake"] = "graph"
     fake_data: str = ""
 
 
-class GraphSettings(_Section):
+class GraphSettings(_Section, frozen=True):
     base_url: str = "https://graph.facebook.com"
     api_version: str = "v25.0"
     access_token: Secret = msgspec.field(default_factory=lambda: Secret(""))
@@ -74,26 +74,26 @@ class GraphSettings(_Section):
     max_retries: int = 3
 
 
-class CacheSettings(_Section):
+class CacheSettings(_Section, frozen=True):
     ttl_seconds: float = 300
     max_stale_seconds: float = 86400
 
 
-class SyncSettings(_Section):
+class SyncSettings(_Section, frozen=True):
     interval_seconds: float = 900
 
 
-class WebhookSettings(_Section):
+class WebhookSettings(_Section, frozen=True):
     verify_token: Secret = msgspec.field(default_factory=lambda: Secret(""))
     app_secret: Secret = msgspec.field(default_factory=lambda: Secret(""))
 
 
-class LoggingSettings(_Section):
+class LoggingSettings(_Section, frozen=True):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     format: Literal["text", "json"] = "text"
 
 
-class Settings(_Section):
+class Settings(_Section, frozen=True):
     server: ServerSettings = msgspec.field(default_factory=ServerSettings)
     storage: StorageSettings = msgspec.field(default_factory=StorageSettings)
     provider: ProviderSettings = msgspec.field(default_factory=ProviderSettings)

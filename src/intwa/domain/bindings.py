@@ -56,16 +56,18 @@ class BindPhoneNumber:
         return await self._storage.add_binding(binding, snapshot)
 
     async def _check_not_bound_elsewhere(self, account_name: str, waba_id: str, phone_number_id: str) -> Binding | None:
-        """Refuse early, before asking Meta, what the store would refuse anyway; the existing binding if any."""
+        """Refuse early, before asking Meta, what the store would refuse anyway; the existing binding if any.
+
+        The phone number is checked first: its conflict is the more specific answer, and the one that
+        racing binds of one number get from the store.
+        """
+        existing = await self._storage.find_binding(phone_number_id)
+        if existing is not None and existing.account_name != account_name:
+            raise PhoneNumberBoundToAnotherAccount(f"phone number `{phone_number_id}` is bound to another account")
         owner = await self._storage.waba_owner(waba_id)
         if owner is not None and owner != account_name:
             raise WabaBoundToAnotherAccount(f"WABA `{waba_id}` is bound to another account")
-        existing = await self._storage.find_binding(phone_number_id)
-        if existing is None:
-            return None
-        if existing.account_name != account_name:
-            raise PhoneNumberBoundToAnotherAccount(f"phone number `{phone_number_id}` is bound to another account")
-        if existing.waba_id != waba_id:
+        if existing is not None and existing.waba_id != waba_id:
             raise PhoneNumberNotInWaba(f"phone number `{phone_number_id}` is not a phone number of WABA `{waba_id}`")
         return existing
 

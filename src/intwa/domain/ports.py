@@ -74,7 +74,9 @@ class Storage(Protocol):
         """Store a binding and the WABA's snapshot in one transaction.
 
         Returns the stored binding: the existing one when the same (account, WABA, phone number) is
-        bound already. Raises `WabaBoundToAnotherAccount` or `PhoneNumberBoundToAnotherAccount`.
+        bound already. Raises `PhoneNumberBoundToAnotherAccount` when the phone number is bound to
+        another account (checked first, so racing binds of one number get it), else
+        `WabaBoundToAnotherAccount` when the WABA is.
         """
         ...
 

@@ -1,0 +1,99 @@
+"""One SQLite file opened for intwa: a writer connection that every write goes through, and a reader."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sqlite3
+from collections.abc import AsyncIterator, Iterable
+from contextlib import AsyncExitStack, asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+_SHARED_PRAGMAS = ("PRAGMA busy_timeout = 5000", "PRAGMA foreign_keys = ON")
+# FULL syncs the WAL on every commit, so a committed binding survives a crash or a power loss.
+WRITER_PRAGMAS = (*_SHARED_PRAGMAS, "PRAGMA synchronous = FULL")
+READER_PRAGMAS = (*_SHARED_PRAGMAS, "PRAGMA query_only = ON")
+
+
+class SqliteDatabase:
+    """The connections to one SQLite file in WAL mode.
+
+    Writes run in `transaction()`: one at a time on the writer connection, each inside
+    `BEGIN IMMEDIATE` … `COMMIT`. Reads run on the reader connection and see committed data only.
+    """
+
+    def __init__(self, writer: aiosqlite.Connection, reader: aiosqlite.Connection) -> None:
+        self._writer = writer
+        self._reader = reader
+        self._write_lock = asyncio.Lock()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """The writer inside an immediate transaction: committed on success, rolled back on any error."""
+        async with self._write_lock:
+            try:
+                # IMMEDIATE takes the file's write lock up front (waiting up to busy_timeout for other
+                # processes), so what the transaction reads stays true until it commits.
+                await self._writer.execute("BEGIN IMMEDIATE")
+                yield self._writer
+                await self._writer.execute("COMMIT")
+            except BaseException:
+                await self._roll_back()
+                raise
+
+    async def fetch_all(self, sql: str, parameters: Iterable[Any] = ()) -> list[Any]:
+        """The rows of one statement run on the reader connection."""
+        return list(await self._reader.execute_fetchall(sql, parameters))
+
+    async def _roll_back(self) -> None:
+        # The writer runs statements in order, so this follows whatever the failed transaction queued;
+        # SQLite may have rolled back already (or BEGIN failed), which leaves nothing to undo.
+        with contextlib.suppress(sqlite3.OperationalError):
+            await self._writer.execute("ROLLBACK")
+
+
+async def open_sqlite_database(path: str) -> AsyncIterator[SqliteDatabase]:
+    """Open the SQLite file at `path` for as long as the generator runs; a `providers.Resource`.
+
+    Creates the parent folders, switches the file to WAL mode and sets the connections' pragmas.
+    """
+    if path == ":memory:":
+        raise ValueError("SQLite storage needs a file: the reader and writer must share one database")
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    # aiosqlite leaves its worker thread behind when a connection fails to open, and that thread later
+    # reports to a closed event loop; the plain module finds an unopenable file first.
+    sqlite3.connect(path).close()
+    async with AsyncExitStack() as stack:
+        writer = await _connect(stack, path, WRITER_PRAGMAS)
+        reader = await _connect(stack, path, READER_PRAGMAS)
+        yield SqliteDatabase(writer, reader)
+
+
+async def _connect(stack: AsyncExitStack, path: str, pragmas: Iterable[str]) -> aiosqlite.Connection:
+    # isolation_level=None: the sqlite3 module opens no transactions of its own; `transaction()` does.
+    connection = await aiosqlite.connect(path, isolation_level=None)
+    stack.push_async_callback(connection.close)
+    for pragma in pragmas:
+        await connection.execute_fetchall(pragma)
+    # Setting WAL waits for the busy timeout too, so it comes after the pragmas; it is a property of
+    # the file, and SQLite silently keeps the old mode where WAL is impossible (e.g. some network mounts).
+    [(mode,)] = await connection.execute_fetchall("PRAGMA journal_mode = WAL")
+    if mode != "wal":
+        raise RuntimeError(f"SQLite file {path} cannot use WAL mode (journal mode is {mode})")
+    return connection
+
+
+def utc_text(moment: datetime) -> str:
+    """An aware datetime as RFC 3339 UTC text of fixed width, so that text order is time order."""
+    if moment.tzinfo is None:
+        raise ValueError(f"naive datetime {moment}: intwa stores timezone-aware times only")
+    return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def from_utc_text(text: str) -> datetime:
+    """The timezone-aware UTC datetime written by `utc_text`."""
+    return datetime.fromisoformat(text)

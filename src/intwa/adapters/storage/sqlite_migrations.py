@@ -1,0 +1,86 @@
+"""The versioned schema of the SQLite store: ordered steps, each applied once in its own transaction."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import NamedTuple
+
+from intwa.adapters.storage.sqlite_database import SqliteDatabase, utc_text
+
+
+class Migration(NamedTuple):
+    """One step of the schema; `statements` run in order, in one transaction with its bookkeeping."""
+
+    version: int
+    statements: tuple[str, ...]
+
+
+# Append new steps; never edit one that has shipped. Uniqueness lives in the schema, so racing
+# writers from different processes cannot both win: a phone number has one binding (primary key),
+# a WABA has one owning account (primary key), and a binding must match its WABA's owner (foreign key).
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        1,
+        (
+            """CREATE TABLE accounts (
+                name TEXT PRIMARY KEY,
+                enabled INTEGER NOT NULL CHECK (enabled IN (0, 1)),
+                created_at TEXT NOT NULL
+            )""",
+            """CREATE TABLE api_keys (
+                key_hash TEXT PRIMARY KEY,
+                account_name TEXT NOT NULL REFERENCES accounts (name) ON DELETE CASCADE,
+                created_at TEXT NOT NULL
+            )""",
+            "CREATE INDEX api_keys_by_account ON api_keys (account_name)",
+            """CREATE TABLE wabas (
+                waba_id TEXT PRIMARY KEY,
+                account_name TEXT NOT NULL REFERENCES accounts (name),
+                bound_at TEXT NOT NULL,
+                UNIQUE (waba_id, account_name)
+            )""",
+            "CREATE INDEX wabas_by_account ON wabas (account_name, bound_at, waba_id)",
+            "CREATE INDEX wabas_by_binding_time ON wabas (bound_at, waba_id)",
+            """CREATE TABLE bindings (
+                phone_number_id TEXT PRIMARY KEY,
+                waba_id TEXT NOT NULL,
+                account_name TEXT NOT NULL,
+                phone_number TEXT NOT NULL,
+                bound_at TEXT NOT NULL,
+                FOREIGN KEY (waba_id, account_name) REFERENCES wabas (waba_id, account_name)
+            )""",
+            "CREATE INDEX bindings_by_account ON bindings (account_name, bound_at, phone_number_id)",
+            "CREATE INDEX bindings_by_waba ON bindings (waba_id, account_name)",
+            """CREATE TABLE waba_snapshots (
+                waba_id TEXT PRIMARY KEY REFERENCES wabas (waba_id) ON DELETE CASCADE,
+                snapshot BLOB NOT NULL,
+                fetched_at TEXT NOT NULL
+            )""",
+        ),
+    ),
+)
+
+
+async def apply_migrations(database: SqliteDatabase) -> list[int]:
+    """Apply the pending steps; safe to run again, and from several processes at once."""
+    async with database.transaction() as connection:
+        await connection.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
+        )
+    applied: list[int] = []
+    for migration in MIGRATIONS:
+        # The check sits inside the step's own immediate transaction: a process that waited for
+        # another one's step sees it recorded and skips it.
+        async with database.transaction() as connection:
+            done = await connection.execute_fetchall(
+                "SELECT 1 FROM schema_migrations WHERE version = ?", (migration.version,)
+            )
+            if not done:
+                for statement in migration.statements:
+                    await connection.execute(statement)
+                await connection.execute(
+                    "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)",
+                    (migration.version, utc_text(datetime.now(UTC))),
+                )
+                applied.append(migration.version)
+    return applied

@@ -1,0 +1,83 @@
+"""What every command shares: the configuration path, the container, and running a use case in a loop."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+import click
+
+from intwa.entrypoints.cli.errors import StorageUnavailable
+
+if TYPE_CHECKING:
+    from intwa.container import Container
+    from intwa.settings import Settings
+
+T = TypeVar("T")
+
+ContainerFactory = Callable[["Settings"], "Container"]
+
+json_option = click.option(
+    "--json", "as_json", is_flag=True, help="Print one JSON document (camelCase, like the HTTP API) instead of a table."
+)
+
+
+@dataclass(frozen=True)
+class CliContext:
+    """The root group's `ctx.obj`. Tests pass their own `container_factory`, e.g. one with a fake provider."""
+
+    config_path: str | None = None
+    container_factory: ContainerFactory | None = None
+
+    def load_settings(self) -> Settings:
+        """Settings from `--config` (or defaults) and `INTWA_<SECTION>__<KEY>` variables."""
+        from intwa.settings import load_settings
+
+        return load_settings(self.config_path)
+
+    def run(self, command: Callable[[Container], Awaitable[T]], settings: Settings | None = None) -> T:
+        """Run `command` with a fresh container in its own event loop, and close the container after."""
+        import asyncio
+
+        return asyncio.run(self._run(command, settings or self.load_settings()))
+
+    async def _run(self, command: Callable[[Container], Awaitable[T]], settings: Settings) -> T:
+        container = self._build_container(settings)
+        try:
+            await _open_storage(container, settings)
+            return await command(container)
+        finally:
+            await resolve(container.shutdown_resources)
+
+    def _build_container(self, settings: Settings) -> Container:
+        if self.container_factory is not None:
+            return self.container_factory(settings)
+        from intwa.container import build_container
+
+        return build_container(settings)
+
+
+async def _open_storage(container: Container, settings: Settings) -> None:
+    """Open the storage first, so that a store that cannot be opened is reported as such."""
+    from intwa.domain.errors import DomainError
+
+    try:
+        await resolve(container.storage)
+    except DomainError:
+        raise
+    except Exception as error:
+        # The DSN may hold a password, so only the SQLite path is named.
+        where = f" at {settings.storage.sqlite_path}" if settings.storage.backend == "sqlite" else ""
+        raise StorageUnavailable(
+            f"cannot open the {settings.storage.backend} storage{where}: {error or type(error).__name__}"
+        ) from error
+
+
+async def resolve(provider: Callable[[], T]) -> T:
+    """Call a container provider; providers that depend on async resources answer with an awaitable."""
+    value: Any = provider()
+    if inspect.isawaitable(value):
+        value = await value
+    return cast(T, value)

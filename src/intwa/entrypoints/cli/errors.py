@@ -1,0 +1,51 @@
+"""The one place where a command's failure becomes one line on stderr and exit code 1 (SPEC §4)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import click
+
+
+class StorageUnavailable(Exception):
+    """The configured storage cannot be opened (a missing directory, a locked or unreadable file)."""
+
+
+class IntwaGroup(click.Group):
+    """The root command group: every failure of a subcommand leaves through `invoke` below.
+
+    Usage errors stay click's (exit code 2). Everything else prints one line, never a traceback
+    unless `INTWA_DEBUG=1`, and exits with 1.
+    """
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as error:
+            click.echo(describe_failure(error), err=True)
+            if os.environ.get("INTWA_DEBUG") == "1":
+                raise
+            raise click.exceptions.Exit(1) from None
+
+
+def describe_failure(error: Exception) -> str:
+    """One line for the operator: the API error code for domain errors, the exception type for surprises."""
+    # Imported here: the error path may be the only one that needs them, and `--help` must stay fast.
+    from intwa.adapters.provider.fake_data import FakeDataError
+    from intwa.domain.errors import DomainError
+    from intwa.settings import SettingsError
+
+    if isinstance(error, DomainError):
+        return f"error {error.code}: {_one_line(error.message)}"
+    # Configuration the operator must fix; the messages name the file and key.
+    if isinstance(error, SettingsError | FakeDataError | StorageUnavailable):
+        return f"error: {_one_line(str(error))}"
+    detail = _one_line(str(error))
+    return f"error: unexpected {type(error).__name__}" + (f": {detail}" if detail else "")
+
+
+def _one_line(text: str) -> str:
+    return " ".join(line.strip() for line in text.splitlines() if line.strip())

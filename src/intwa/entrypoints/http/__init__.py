@@ -1,0 +1,1 @@
+"""The HTTP API (Litestar): decode, authenticate, call one use case, render the envelope."""

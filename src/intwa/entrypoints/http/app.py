@@ -1,0 +1,60 @@
+"""The Litestar application: routes, the error envelope, OpenAPI, and the container's lifespan."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+
+from intwa import __version__
+from intwa.container import Container, build_container
+from intwa.entrypoints.http.account_api import account_router
+from intwa.entrypoints.http.dependencies import resolve
+from intwa.entrypoints.http.errors import EXCEPTION_HANDLERS
+from intwa.entrypoints.http.health import healthz, readyz
+from intwa.entrypoints.logs import configure_logging
+from intwa.settings import load_settings
+
+
+def create_app(container: Container) -> Litestar:
+    """The HTTP API over this container; the container's resources close with the app."""
+    settings = container.settings()
+
+    @asynccontextmanager
+    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await resolve(container.shutdown_resources)
+
+    return Litestar(
+        route_handlers=[account_router, healthz, readyz],
+        exception_handlers=EXCEPTION_HANDLERS,
+        request_max_body_size=settings.server.max_body_bytes,
+        state=State({"container": container}),
+        lifespan=[lifespan],
+        openapi_config=OpenAPIConfig(
+            title="intwa",
+            version=__version__,
+            description="WhatsApp account gateway: bind WABAs and phone numbers, read their state.",
+            path="/schema",
+            render_plugins=[SwaggerRenderPlugin(path="/")],
+            components=Components(
+                security_schemes={"BearerAuth": SecurityScheme(type="http", scheme="bearer")},
+            ),
+        ),
+        debug=False,
+    )
+
+
+def create_app_from_env() -> Litestar:
+    """Factory for uvicorn: settings from `INTWA_CONFIG` and the environment."""
+    settings = load_settings(os.environ.get("INTWA_CONFIG") or None)
+    configure_logging(settings.logging)
+    return create_app(build_container(settings))

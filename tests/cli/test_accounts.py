@@ -1,0 +1,106 @@
+"""`intwa account ...`: accounts and their API keys, as an operator manages them."""
+
+from __future__ import annotations
+
+import pytest
+
+from intwa.domain.errors import Forbidden, Unauthenticated
+from tests.cli.conftest import Intwa, assert_fails
+from tests.conftest import PHONE_ID, SECOND_PHONE_ID, WABA_ID
+
+
+def test_creating_an_account_prints_its_api_key_once_in_a_table(intwa: Intwa) -> None:
+    out = intwa.ok("account", "create", "IW0001")
+
+    lines = out.splitlines()
+    assert "shown only now" in lines[0]
+    assert lines[1].split() == ["ACCOUNT", "API", "KEY"]
+    name, api_key = lines[2].split()
+    assert name == "IW0001"
+    assert intwa.authenticate(api_key).name == "IW0001"
+
+
+def test_creating_an_account_with_json_prints_the_name_and_key(intwa: Intwa) -> None:
+    created = intwa.json("account", "create", "IW0001")
+
+    assert list(created) == ["accountName", "apiKey"]
+    assert created["accountName"] == "IW0001"
+    assert len(created["apiKey"]) >= 43
+    assert intwa.authenticate(created["apiKey"]).enabled
+
+
+def test_creating_an_account_twice_is_a_one_line_error(intwa: Intwa) -> None:
+    intwa.ok("account", "create", "IW0001")
+
+    assert_fails(intwa("account", "create", "IW0001"), 40902, "IW0001")
+
+
+def test_an_account_name_that_breaks_the_rule_is_refused(intwa: Intwa) -> None:
+    assert_fails(intwa("account", "create", "bad name"), 40000, "NAME")
+
+
+def test_listing_no_accounts_says_so(intwa: Intwa) -> None:
+    assert intwa.ok("account", "list") == "no accounts\n"
+    assert intwa.json("account", "list") == []
+
+
+def test_account_list_shows_status_and_binding_counts(intwa: Intwa) -> None:
+    for name in ("IW0002", "IW0001"):
+        intwa.ok("account", "create", name)
+    intwa.ok("bind", "IW0001", WABA_ID, PHONE_ID)
+    intwa.ok("bind", "IW0001", WABA_ID, SECOND_PHONE_ID)
+    intwa.ok("account", "disable", "IW0002")
+
+    listed = intwa.json("account", "list")
+    table = [line.split() for line in intwa.ok("account", "list").splitlines()]
+
+    assert [list(item) for item in listed] == [["accountName", "enabled", "wabaCount", "bindingCount", "createdAt"]] * 2
+    assert [(a["accountName"], a["enabled"], a["wabaCount"], a["bindingCount"]) for a in listed] == [
+        ("IW0001", True, 1, 2),
+        ("IW0002", False, 0, 0),
+    ]
+    assert all(a["createdAt"].endswith("Z") for a in listed)
+    assert table[0] == ["NAME", "STATUS", "WABAS", "BINDINGS", "CREATED"]
+    assert [row[:4] for row in table[1:]] == [["IW0001", "enabled", "1", "2"], ["IW0002", "disabled", "0", "0"]]
+    assert table[1][4] == listed[0]["createdAt"][:19] + "Z"
+
+
+def test_a_disabled_accounts_key_is_forbidden_until_it_is_enabled_again(intwa: Intwa) -> None:
+    api_key = intwa.json("account", "create", "IW0001")["apiKey"]
+
+    assert intwa.ok("account", "disable", "IW0001") == "disabled account IW0001\n"
+    with pytest.raises(Forbidden):
+        intwa.authenticate(api_key)
+
+    assert intwa.ok("account", "enable", "IW0001") == "enabled account IW0001\n"
+    assert intwa.authenticate(api_key).name == "IW0001"
+
+
+@pytest.mark.parametrize("command", ["disable", "enable", "rotate-key"])
+def test_changing_an_unknown_account_is_a_one_line_error(intwa: Intwa, command: str) -> None:
+    assert_fails(intwa("account", command, "nobody"), 40402, "nobody")
+
+
+def test_rotating_a_key_stops_the_old_key_at_once(intwa: Intwa) -> None:
+    old_key = intwa.json("account", "create", "IW0001")["apiKey"]
+
+    rotated = intwa.json("account", "rotate-key", "IW0001")
+
+    assert list(rotated) == ["accountName", "apiKey"]
+    assert rotated["accountName"] == "IW0001"
+    assert rotated["apiKey"] != old_key
+    assert len(rotated["apiKey"]) >= 43
+    with pytest.raises(Unauthenticated):
+        intwa.authenticate(old_key)
+    assert intwa.authenticate(rotated["apiKey"]).name == "IW0001"
+
+
+def test_rotating_a_key_prints_the_new_key_in_a_table(intwa: Intwa) -> None:
+    intwa.ok("account", "create", "IW0001")
+
+    out = intwa.ok("account", "rotate-key", "IW0001")
+
+    assert "older keys no longer work" in out
+    name, api_key = out.splitlines()[-1].split()
+    assert name == "IW0001"
+    assert intwa.authenticate(api_key).name == "IW0001"

@@ -1,0 +1,212 @@
+"""The CLI as a whole: help, configuration, the database, `serve`, and how failures are reported."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+import pytest
+from click.testing import CliRunner
+from litestar.testing import TestClient
+
+from intwa.container import Container
+from intwa.entrypoints.cli import CliContext, cli
+from intwa.settings import Settings
+from tests.cli.conftest import Intwa, assert_fails, write_config
+from tests.conftest import OTHER_WABA_ID, PHONE_ID, WABA_ID
+
+COMMANDS = ["account", "bind", "bindings", "db", "fake-graph", "phone-info", "serve", "unbind", "waba-info"]
+
+
+def test_help_lists_every_command() -> None:
+    result = CliRunner().invoke(cli, ["--help"])
+
+    assert result.exit_code == 0
+    listed = [line.split()[0] for line in result.stdout.split("Commands:")[1].splitlines() if line.strip()]
+    assert listed == COMMANDS
+    account_help = CliRunner().invoke(cli, ["account", "--help"]).stdout
+    for command in ("create", "list", "disable", "enable", "rotate-key"):
+        assert command in account_help
+
+
+def test_the_intwa_console_script_runs() -> None:
+    script = shutil.which("intwa", path=str(Path(sys.executable).parent))
+    assert script is not None
+
+    done = subprocess.run([script, "--help"], capture_output=True, text=True, timeout=30, check=False)
+
+    assert done.returncode == 0, done.stderr
+    assert "phone-info" in done.stdout
+
+
+def test_starting_the_cli_imports_no_heavy_module() -> None:
+    # `intwa --help` must start fast: settings, the container and the frameworks load inside the commands.
+    heavy = ["asyncio", "msgspec", "litestar", "uvicorn", "httpx", "aiosqlite", "dependency_injector", "rich"]
+    probe = "import sys, intwa.entrypoints.cli; print(' '.join(m for m in sys.argv[1:] if m in sys.modules))"
+
+    done = subprocess.run([sys.executable, "-c", probe, *heavy], capture_output=True, text=True, timeout=30, check=True)
+
+    assert done.stdout.split() == []
+
+
+@pytest.mark.parametrize(
+    "args", [["account", "create"], ["no-such-command"], ["bind", "IW0001", WABA_ID], ["serve", "--port", "0"]]
+)
+def test_a_usage_error_exits_with_2(config_path: Path, args: list[str]) -> None:
+    result = Intwa(config_path)(*args)
+
+    assert result.exit_code == 2
+    assert "Usage:" in result.stderr
+
+
+def test_migrating_twice_says_the_schema_is_up_to_date(config_path: Path) -> None:
+    intwa = Intwa(config_path)
+
+    first = intwa.ok("db", "migrate")
+
+    assert first.startswith("applied migrations: 1")
+    assert intwa.ok("db", "migrate") == "schema is up to date\n"
+    assert (config_path.parent / "var" / "intwa.db").exists()
+
+
+def test_an_unknown_configuration_key_is_named(tmp_path: Path) -> None:
+    config = write_config(tmp_path / "bad.toml", tmp_path / "intwa.db", extra="colour = 1\n")
+
+    assert_fails(Intwa(config)("db", "migrate"), None, "colour", str(config))
+
+
+def test_a_missing_configuration_file_is_named(tmp_path: Path) -> None:
+    assert_fails(Intwa(tmp_path / "absent.toml")("account", "list"), None, "absent.toml", "does not exist")
+
+
+def test_an_environment_variable_that_names_no_setting_is_named(config_path: Path) -> None:
+    result = Intwa(config_path)("db", "migrate", env={"INTWA_SERVER__COLOUR": "red"})
+
+    assert_fails(result, None, "INTWA_SERVER__COLOUR")
+
+
+def test_the_configuration_file_can_come_from_intwa_config(config_path: Path) -> None:
+    runner = CliRunner()
+
+    result = runner.invoke(cli, ["db", "migrate"], env={"INTWA_CONFIG": str(config_path)})
+
+    assert result.exit_code == 0, result.output
+    assert (config_path.parent / "var" / "intwa.db").exists()
+
+
+def test_storage_that_cannot_be_opened_is_a_one_line_error(tmp_path: Path) -> None:
+    # The database's folder cannot be created: a file of that name is in the way.
+    (tmp_path / "var").write_text("not a folder")
+    config = write_config(tmp_path / "intwa.toml", tmp_path / "var" / "intwa.db")
+
+    assert_fails(Intwa(config)("account", "list"), None, "cannot open the sqlite storage", "var/intwa.db")
+
+
+def test_an_unexpected_error_is_one_line_without_a_traceback(config_path: Path) -> None:
+    def broken_container(settings: Settings) -> Container:
+        raise RuntimeError("the wiring is broken")
+
+    intwa = Intwa(config_path, CliContext(container_factory=broken_container))
+
+    assert_fails(intwa("account", "list"), None, "unexpected RuntimeError: the wiring is broken")
+
+
+def test_intwa_debug_lets_an_unexpected_error_through(config_path: Path) -> None:
+    def broken_container(settings: Settings) -> Container:
+        raise RuntimeError("the wiring is broken")
+
+    intwa = Intwa(config_path, CliContext(container_factory=broken_container))
+
+    result = intwa("account", "list", env={"INTWA_DEBUG": "1"})
+
+    assert result.exit_code == 1
+    assert isinstance(result.exception, RuntimeError)
+
+
+def test_serve_refuses_the_graph_provider_without_an_access_token(tmp_path: Path) -> None:
+    config = write_config(tmp_path / "intwa.toml", tmp_path / "intwa.db", provider="graph")
+
+    line = assert_fails(Intwa(config)("serve"), None, "INTWA_GRAPH__ACCESS_TOKEN", 'provider.backend = "fake"')
+
+    assert "config/dev.toml" in line
+    assert not (tmp_path / "intwa.db").exists()
+
+
+def test_serve_migrates_then_runs_every_worker_on_the_same_settings(
+    config_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    served: dict[str, Any] = {}
+
+    def run(app: str, **options: Any) -> None:
+        served.update(options, app=app, environ=dict(os.environ))
+
+    monkeypatch.setattr("uvicorn.run", run)
+    intwa = Intwa(config_path)
+
+    with mock.patch.dict(os.environ):
+        out = intwa.ok("serve", "--port", "9123", "--workers", "3")
+
+    assert out == "intwa: serving the HTTP API on http://127.0.0.1:9123 with 3 worker(s)\n"
+    assert intwa.ok("db", "migrate") == "schema is up to date\n"
+    assert served["app"] == "intwa.entrypoints.http.app:create_app_from_env"
+    assert served["factory"] is True
+    assert (served["host"], served["port"], served["workers"]) == ("127.0.0.1", 9123, 3)
+    assert (served["http"], served["loop"], served["lifespan"], served["access_log"]) == (
+        "httptools",
+        "uvloop",
+        "on",
+        False,
+    )
+    assert served["log_level"] == "info"
+    assert served["environ"]["INTWA_CONFIG"] == str(config_path)
+    assert served["environ"]["INTWA_SERVER__PORT"] == "9123"
+
+
+def test_the_built_in_demo_data_serves_when_no_fake_data_file_is_set(tmp_path: Path) -> None:
+    demo_waba_id, demo_phone_id = "278990000057661", "267300000093634"  # from demo_data.json
+    intwa = Intwa(write_config(tmp_path / "intwa.toml", tmp_path / "intwa.db"))
+    intwa.ok("db", "migrate")
+    intwa.ok("account", "create", "IW0001")
+
+    intwa.ok("bind", "IW0001", demo_waba_id, demo_phone_id)
+
+    assert intwa.json("waba-info", "IW0001") == [
+        {"wabaId": demo_waba_id, "wabaName": "PT TIG TECH", "wabaStatus": "APPROVED"}
+    ]
+
+
+def test_fake_graph_serves_the_data_file_and_accepts_the_configured_token(
+    tmp_path: Path, fake_data_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    served: dict[str, Any] = {}
+    monkeypatch.setattr("uvicorn.run", lambda app, **options: served.update(options, app=app))
+    config = write_config(
+        tmp_path / "intwa.toml", tmp_path / "intwa.db", extra='\n[graph]\naccess_token = "fake-token"\n'
+    )
+
+    out = Intwa(config).ok("fake-graph", "--port", "9124", "--data", str(fake_data_path))
+
+    assert out == "intwa: serving a fake Graph API on http://127.0.0.1:9124 (set graph.base_url to it)\n"
+    assert (served["host"], served["port"]) == ("127.0.0.1", 9124)
+    with TestClient(app=served["app"]) as graph:
+        waba = graph.get(f"/v25.0/{OTHER_WABA_ID}", headers={"Authorization": "Bearer fake-token"})
+        refused = graph.get(f"/v25.0/{OTHER_WABA_ID}", headers={"Authorization": "Bearer another-token"})
+    assert waba.json()["name"] == "PT TIG CODE"
+    assert refused.status_code != 200
+
+
+def test_fake_graph_names_a_missing_data_file(config_path: Path) -> None:
+    assert_fails(Intwa(config_path)("fake-graph", "--data", "absent.json"), None, "absent.json", "does not exist")
+
+
+def test_a_missing_fake_data_file_of_the_provider_is_named(tmp_path: Path) -> None:
+    intwa = Intwa(write_config(tmp_path / "intwa.toml", tmp_path / "intwa.db", fake_data="absent.json"))
+    intwa.ok("db", "migrate")
+    intwa.ok("account", "create", "IW0001")
+
+    assert_fails(intwa("bind", "IW0001", WABA_ID, PHONE_ID), None, "absent.json", "does not exist")

@@ -1,0 +1,86 @@
+"""Fixtures shared by every test layer: settings on a temporary SQLite file and the fake provider's data."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from intwa.settings import Settings, load_settings
+
+GRAPH_FIXTURES = Path(__file__).parent / "fixtures" / "graph"
+
+WABA_ID = "278990000057661"
+PHONE_ID = "267300000093634"
+SECOND_PHONE_ID = "267300000093635"
+OTHER_WABA_ID = "278990000057662"
+OTHER_WABA_PHONE_ID = "267300000093636"
+UNKNOWN_WABA_ID = "999990000000001"
+
+FAKE_DATA: dict[str, Any] = {
+    "wabas": [
+        {
+            "id": WABA_ID,
+            "name": "PT TIG TECH",
+            "account_review_status": "APPROVED",
+            "phone_numbers": [
+                {
+                    "id": PHONE_ID,
+                    "display_phone_number": "+62 852-1234-0016",
+                    "verified_name": "TIG Tech",
+                    "status": "CONNECTED",
+                    "quality_rating": "GREEN",
+                    "whatsapp_business_manager_messaging_limit": "TIER_250",
+                },
+                {
+                    "id": SECOND_PHONE_ID,
+                    "display_phone_number": "+62 852-1234-0017",
+                    "verified_name": "TIG Tech Support",
+                    "status": "FLAGGED",
+                    "quality_rating": "NA",
+                },
+            ],
+        },
+        {
+            "id": OTHER_WABA_ID,
+            "name": "PT TIG CODE",
+            "account_review_status": "PENDING",
+            "phone_numbers": [
+                {
+                    "id": OTHER_WABA_PHONE_ID,
+                    "display_phone_number": "+86 133-1234-5155",
+                    "verified_name": "TIG Code",
+                    "status": "CONNECTED",
+                    "quality_rating": "YELLOW",
+                    "whatsapp_business_manager_messaging_limit": "TIER_1K",
+                }
+            ],
+        },
+    ]
+}
+
+
+@pytest.fixture
+def fake_data_path(tmp_path: Path) -> Path:
+    path = tmp_path / "fake-data.json"
+    path.write_text(json.dumps(FAKE_DATA), encoding="utf-8")
+    return path
+
+
+def make_settings(tmp_path: Path, fake_data_path: Path, **overrides: str) -> Settings:
+    """Settings for a test: SQLite under `tmp_path`, the fake provider, plus `SECTION__KEY` overrides."""
+    environ: Mapping[str, str] = {
+        "INTWA_STORAGE__SQLITE_PATH": str(tmp_path / "var" / "intwa.db"),
+        "INTWA_PROVIDER__BACKEND": "fake",
+        "INTWA_PROVIDER__FAKE_DATA": str(fake_data_path),
+        **{f"INTWA_{key}": value for key, value in overrides.items()},
+    }
+    return load_settings(None, environ)
+
+
+@pytest.fixture
+def settings(tmp_path: Path, fake_data_path: Path) -> Settings:
+    return make_settings(tmp_path, fake_data_path)

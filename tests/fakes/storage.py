@@ -1,0 +1,152 @@
+"""An in-memory `Storage` for domain tests; the storage contract suite keeps it honest against SQLite."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import msgspec
+
+from intwa.domain.errors import (
+    AccountAlreadyExists,
+    AccountNotFound,
+    BindingNotFound,
+    PhoneNumberBoundToAnotherAccount,
+    PhoneNumberNotInWaba,
+    WabaBoundToAnotherAccount,
+)
+from intwa.domain.models import Account, AccountSummary, Binding, WabaSnapshot
+
+
+class _OwnedWaba(msgspec.Struct, frozen=True):
+    account_name: str
+    bound_at: datetime
+
+
+class InMemoryStorage:
+    """The `Storage` port in dictionaries. Every method runs without awaiting, so each one is atomic."""
+
+    def __init__(self) -> None:
+        self.accounts: dict[str, Account] = {}
+        self.key_hashes: dict[str, str] = {}  # key hash -> account name
+        self.wabas: dict[str, _OwnedWaba] = {}
+        self.bindings: dict[str, Binding] = {}  # phone number id -> binding
+        self.snapshots: dict[str, WabaSnapshot] = {}
+
+    async def migrate(self) -> list[int]:
+        return []
+
+    async def ping(self) -> None:
+        return None
+
+    async def create_account(self, name: str, key_hash: str, now: datetime) -> Account:
+        if name in self.accounts:
+            raise AccountAlreadyExists(f"an account named `{name}` exists already")
+        account = Account(name=name, enabled=True, created_at=now.astimezone(UTC))
+        self.accounts[name] = account
+        self.key_hashes[key_hash] = name
+        return account
+
+    async def get_account(self, name: str) -> Account | None:
+        return self.accounts.get(name)
+
+    async def find_account_by_key_hash(self, key_hash: str) -> Account | None:
+        name = self.key_hashes.get(key_hash)
+        return None if name is None else self.accounts[name]
+
+    async def list_accounts(self) -> list[AccountSummary]:
+        return [
+            AccountSummary(
+                name=account.name,
+                enabled=account.enabled,
+                created_at=account.created_at,
+                waba_count=sum(owned.account_name == account.name for owned in self.wabas.values()),
+                binding_count=sum(binding.account_name == account.name for binding in self.bindings.values()),
+            )
+            for account in sorted(self.accounts.values(), key=lambda account: account.name)
+        ]
+
+    async def set_account_enabled(self, name: str, enabled: bool) -> Account:
+        account = self._account(name)
+        self.accounts[name] = account = msgspec.structs.replace(account, enabled=enabled)
+        return account
+
+    async def replace_api_keys(self, name: str, key_hash: str, now: datetime) -> None:
+        self._account(name)
+        self.key_hashes = {hash_: owner for hash_, owner in self.key_hashes.items() if owner != name}
+        self.key_hashes[key_hash] = name
+
+    async def add_binding(self, binding: Binding, snapshot: WabaSnapshot) -> Binding:
+        if snapshot.waba.id != binding.waba_id:
+            raise ValueError(f"the snapshot of WABA `{snapshot.waba.id}` cannot go with WABA `{binding.waba_id}`")
+        self._account(binding.account_name)
+        existing = self.bindings.get(binding.phone_number_id)
+        if existing is not None and existing.account_name != binding.account_name:
+            raise PhoneNumberBoundToAnotherAccount(
+                f"phone number `{binding.phone_number_id}` is bound to another account"
+            )
+        owned = self.wabas.get(binding.waba_id)
+        if owned is not None and owned.account_name != binding.account_name:
+            raise WabaBoundToAnotherAccount(f"WABA `{binding.waba_id}` is bound to another account")
+        if existing is not None and existing.waba_id != binding.waba_id:
+            raise PhoneNumberNotInWaba(_not_in_waba(binding))
+        if existing is None:
+            existing = msgspec.structs.replace(binding, bound_at=binding.bound_at.astimezone(UTC))
+            self.wabas.setdefault(binding.waba_id, _OwnedWaba(binding.account_name, existing.bound_at))
+            self.bindings[binding.phone_number_id] = existing
+        self.snapshots[binding.waba_id] = _in_utc(snapshot)
+        return existing
+
+    async def remove_binding(self, account_name: str, waba_id: str, phone_number_id: str) -> Binding:
+        binding = self.bindings.get(phone_number_id)
+        if binding is None or (binding.account_name, binding.waba_id) != (account_name, waba_id):
+            raise BindingNotFound(
+                f"account `{account_name}` has no binding of phone number `{phone_number_id}` in WABA `{waba_id}`"
+            )
+        del self.bindings[phone_number_id]
+        if not any(other.waba_id == waba_id for other in self.bindings.values()):
+            del self.wabas[waba_id]
+            self.snapshots.pop(waba_id, None)
+        return binding
+
+    async def find_binding(self, phone_number_id: str) -> Binding | None:
+        return self.bindings.get(phone_number_id)
+
+    async def waba_owner(self, waba_id: str) -> str | None:
+        owned = self.wabas.get(waba_id)
+        return None if owned is None else owned.account_name
+
+    async def list_bindings(self, account_name: str | None = None) -> list[Binding]:
+        return sorted(
+            (binding for binding in self.bindings.values() if account_name in (None, binding.account_name)),
+            key=lambda binding: (binding.account_name, binding.bound_at, binding.phone_number_id),
+        )
+
+    async def account_waba_ids(self, account_name: str) -> list[str]:
+        return [waba_id for waba_id, owned in self._wabas_by_binding_time() if owned.account_name == account_name]
+
+    async def all_bound_waba_ids(self) -> list[str]:
+        return [waba_id for waba_id, _ in self._wabas_by_binding_time()]
+
+    async def get_snapshot(self, waba_id: str) -> WabaSnapshot | None:
+        return self.snapshots.get(waba_id)
+
+    async def save_snapshot(self, snapshot: WabaSnapshot) -> None:
+        if snapshot.waba.id in self.wabas:
+            self.snapshots[snapshot.waba.id] = _in_utc(snapshot)
+
+    def _account(self, name: str) -> Account:
+        account = self.accounts.get(name)
+        if account is None:
+            raise AccountNotFound(f"no account named `{name}`")
+        return account
+
+    def _wabas_by_binding_time(self) -> list[tuple[str, _OwnedWaba]]:
+        return sorted(self.wabas.items(), key=lambda item: (item[1].bound_at, item[0]))
+
+
+def _not_in_waba(binding: Binding) -> str:
+    return f"phone number `{binding.phone_number_id}` is not a phone number of WABA `{binding.waba_id}`"
+
+
+def _in_utc(snapshot: WabaSnapshot) -> WabaSnapshot:
+    return msgspec.structs.replace(snapshot, fetched_at=snapshot.fetched_at.astimezone(UTC))

@@ -1,0 +1,98 @@
+"""Snapshots: answered within the TTL, refreshed after it, one provider call per shared refresh."""
+
+from __future__ import annotations
+
+import asyncio
+
+from intwa.adapters.provider.fake import FakeProvider
+from intwa.domain.accounts import AccountAdministration
+from intwa.domain.bindings import BindPhoneNumber
+from intwa.domain.queries import PhoneInfo, WabaInfo
+from intwa.domain.snapshots import Snapshots
+from tests.conftest import OTHER_WABA_ID, OTHER_WABA_PHONE_ID, PHONE_ID, WABA_ID
+from tests.fakes.clock import FakeClock
+from tests.fakes.storage import InMemoryStorage
+from tests.unit.conftest import TTL_SECONDS
+
+
+async def _bound(accounts: AccountAdministration, bind: BindPhoneNumber) -> None:
+    await accounts.create("IW0001")
+    await bind("IW0001", WABA_ID, PHONE_ID)
+
+
+async def test_phone_info_within_the_ttl_reads_the_snapshot_only(
+    accounts: AccountAdministration,
+    bind: BindPhoneNumber,
+    storage: InMemoryStorage,
+    snapshots: Snapshots,
+    provider: FakeProvider,
+    clock: FakeClock,
+) -> None:
+    await _bound(accounts, bind)
+    provider.update_phone(WABA_ID, PHONE_ID, quality_rating="RED")
+    calls = sum(provider.calls.values())
+    clock.advance(TTL_SECONDS - 1)
+
+    phones = await PhoneInfo(storage, snapshots)("IW0001", WABA_ID)
+
+    assert phones[0].quality_rating == "GREEN"
+    assert sum(provider.calls.values()) == calls
+
+
+async def test_an_expired_snapshot_is_refreshed_before_answering(
+    accounts: AccountAdministration,
+    bind: BindPhoneNumber,
+    storage: InMemoryStorage,
+    snapshots: Snapshots,
+    provider: FakeProvider,
+    clock: FakeClock,
+) -> None:
+    await _bound(accounts, bind)
+    provider.update_phone(WABA_ID, PHONE_ID, quality_rating="RED")
+    clock.advance(TTL_SECONDS + 1)
+
+    phones = await PhoneInfo(storage, snapshots)("IW0001", WABA_ID)
+
+    assert phones[0].quality_rating == "RED"
+    stored = await storage.get_snapshot(WABA_ID)
+    assert stored is not None
+    assert stored.fetched_at == clock.now()
+
+
+async def test_fifty_concurrent_requests_for_an_expired_waba_share_one_provider_call(
+    accounts: AccountAdministration,
+    bind: BindPhoneNumber,
+    storage: InMemoryStorage,
+    snapshots: Snapshots,
+    provider: FakeProvider,
+    clock: FakeClock,
+) -> None:
+    await _bound(accounts, bind)
+    provider.latency_seconds = 0.01
+    before = provider.calls.copy()
+    clock.advance(TTL_SECONDS + 1)
+    phone_info = PhoneInfo(storage, snapshots)
+
+    answers = await asyncio.gather(*(phone_info("IW0001", WABA_ID) for _ in range(50)))
+
+    assert len({tuple(answer) for answer in answers}) == 1
+    assert provider.calls["fetch_waba"] - before["fetch_waba"] == 1
+    assert provider.calls["fetch_phone_numbers"] - before["fetch_phone_numbers"] == 1
+
+
+async def test_waba_info_refreshes_on_request_when_asked(
+    accounts: AccountAdministration,
+    bind: BindPhoneNumber,
+    storage: InMemoryStorage,
+    snapshots: Snapshots,
+    provider: FakeProvider,
+) -> None:
+    await _bound(accounts, bind)
+    await bind("IW0001", OTHER_WABA_ID, OTHER_WABA_PHONE_ID)
+    provider.update_waba(WABA_ID, name="PT TIG TECH GLOBAL")
+
+    cached = await WabaInfo(storage, snapshots)("IW0001")
+    refreshed = await WabaInfo(storage, snapshots)("IW0001", refresh=True)
+
+    assert [waba.name for waba in cached] == ["PT TIG TECH", "PT TIG CODE"]
+    assert [waba.name for waba in refreshed] == ["PT TIG TECH GLOBAL", "PT TIG CODE"]
