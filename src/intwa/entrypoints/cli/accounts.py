@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from intwa.entrypoints.cli.context import CliContext, json_option, resolve
+from intwa.entrypoints.cli.context import CliContext, json_option
+from intwa.entrypoints.composition import resolve
 
 if TYPE_CHECKING:
     from intwa.container import Container

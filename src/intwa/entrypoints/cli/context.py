@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, TypeVar
 
 import click
 
 from intwa.entrypoints.cli.errors import StorageUnavailable
+from intwa.entrypoints.composition import resolve
 
 if TYPE_CHECKING:
     from intwa.container import Container
@@ -73,11 +73,3 @@ async def _open_storage(container: Container, settings: Settings) -> None:
         raise StorageUnavailable(
             f"cannot open the {settings.storage.backend} storage{where}: {error or type(error).__name__}"
         ) from error
-
-
-async def resolve(provider: Callable[[], T]) -> T:
-    """Call a container provider; providers that depend on async resources answer with an awaitable."""
-    value: Any = provider()
-    if inspect.isawaitable(value):
-        value = await value
-    return cast(T, value)

@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from intwa.entrypoints.cli.context import CliContext, resolve
+from intwa.entrypoints.cli.context import CliContext
+from intwa.entrypoints.composition import resolve
 
 if TYPE_CHECKING:
     from intwa.container import Container

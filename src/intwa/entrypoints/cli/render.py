@@ -12,10 +12,11 @@ from typing import ClassVar
 import click
 import msgspec
 
-from intwa.domain.models import AccountSummary, Binding, NewApiKey, PhoneNumber, Waba
+from intwa.domain.models import AccountSummary, NewApiKey
+from intwa.entrypoints.views import BindingView, PhoneNumberView, View, WabaView
 
 
-class Row(msgspec.Struct, rename="camel", frozen=True):
+class Row(View):
     """One item of a command's output; its fields are the JSON keys, `HEADERS` and `cells` the table."""
 
     HEADERS: ClassVar[tuple[str, ...]] = ()
@@ -24,7 +25,7 @@ class Row(msgspec.Struct, rename="camel", frozen=True):
         raise NotImplementedError
 
 
-class AccountRow(Row, frozen=True):
+class AccountRow(Row):
     HEADERS = ("NAME", "STATUS", "WABAS", "BINDINGS", "CREATED")
 
     account_name: str
@@ -42,7 +43,7 @@ class AccountRow(Row, frozen=True):
         return (self.account_name, status, str(self.waba_count), str(self.binding_count), _table_time(self.created_at))
 
 
-class ApiKeyRow(Row, frozen=True):
+class ApiKeyRow(Row):
     HEADERS = ("ACCOUNT", "API KEY")
 
     account_name: str
@@ -56,49 +57,15 @@ class ApiKeyRow(Row, frozen=True):
         return (self.account_name, self.api_key)
 
 
-class BindingRow(Row, frozen=True):
+class BindingRow(BindingView, Row):
     HEADERS = ("ACCOUNT", "WABA ID", "PHONE NUMBER ID", "PHONE NUMBER", "BOUND AT")
-
-    account_name: str
-    waba_id: str
-    phone_number_id: str
-    phone_number: str
-    bound_at: datetime
-
-    @classmethod
-    def of(cls, binding: Binding) -> BindingRow:
-        return cls(
-            binding.account_name,
-            binding.waba_id,
-            binding.phone_number_id,
-            binding.phone_number,
-            _utc(binding.bound_at),
-        )
 
     def cells(self) -> tuple[str, ...]:
         return (self.account_name, self.waba_id, self.phone_number_id, self.phone_number, _table_time(self.bound_at))
 
 
-class PhoneNumberRow(Row, frozen=True):
+class PhoneNumberRow(PhoneNumberView, Row):
     HEADERS = ("ID", "DISPLAY PHONE NUMBER", "VERIFIED NAME", "STATUS", "QUALITY", "MESSAGE LIMIT")
-
-    id: str
-    display_phone_number: str
-    verified_name: str
-    status: str
-    quality_rating: str
-    message_limit: str
-
-    @classmethod
-    def of(cls, phone: PhoneNumber) -> PhoneNumberRow:
-        return cls(
-            phone.id,
-            phone.display_phone_number,
-            phone.verified_name,
-            phone.status,
-            phone.quality_rating,
-            phone.messaging_limit,
-        )
 
     def cells(self) -> tuple[str, ...]:
         return (
@@ -111,16 +78,8 @@ class PhoneNumberRow(Row, frozen=True):
         )
 
 
-class WabaRow(Row, frozen=True):
+class WabaRow(WabaView, Row):
     HEADERS = ("WABA ID", "NAME", "STATUS")
-
-    waba_id: str
-    waba_name: str
-    waba_status: str
-
-    @classmethod
-    def of(cls, waba: Waba) -> WabaRow:
-        return cls(waba.id, waba.name, waba.review_status)
 
     def cells(self) -> tuple[str, ...]:
         return (self.waba_id, self.waba_name, self.waba_status)

@@ -24,18 +24,16 @@ from intwa.entrypoints.http.dependencies import (
     provide_waba_info,
 )
 from intwa.entrypoints.http.schemas import (
-    BindingData,
     BindingEnvelope,
     BindRequest,
     ErrorEnvelope,
     PhoneInfoEnvelope,
     PhoneInfoRequest,
-    PhoneNumberData,
     UnbindRequest,
-    WabaData,
     WabaInfoEnvelope,
     WabaInfoRequest,
 )
+from intwa.entrypoints.views import BindingView, PhoneNumberView, WabaView
 
 ACCOUNT_PREFIX = "/intwa-api/whatsapp/account"
 _ACCOUNT_KEY = "intwa.account"
@@ -90,7 +88,7 @@ async def bind(
     binding = await bind_phone_number(
         authorize(account, data.account_name), data.waba_id, data.phone_number_id, data.phone_number
     )
-    return BindingEnvelope(data=BindingData.of(binding))
+    return BindingEnvelope(data=BindingView.of(binding))
 
 
 @post("/unbind", status_code=200, summary="Remove a binding", responses=_errors(40401))
@@ -101,7 +99,7 @@ async def unbind(
 ) -> BindingEnvelope:
     """Remove one of the account's bindings; the WABA is released with its last phone number."""
     binding = await unbind_phone_number(authorize(account, data.account_name), data.waba_id, data.phone_number_id)
-    return BindingEnvelope(data=BindingData.of(binding))
+    return BindingEnvelope(data=BindingView.of(binding))
 
 
 @post(
@@ -115,7 +113,7 @@ async def phone_info(
 ) -> PhoneInfoEnvelope:
     """Every phone number of one of the account's WABAs: status, quality rating, messaging limit."""
     phones = await read_phone_info(authorize(account, data.account_name), data.waba_id)
-    return PhoneInfoEnvelope(data=[PhoneNumberData.of(phone) for phone in phones])
+    return PhoneInfoEnvelope(data=[PhoneNumberView.of(phone) for phone in phones])
 
 
 @post("/wabaInfo", status_code=200, summary="The account's WABAs", responses=_errors(42200, 50200, 50300))
@@ -124,7 +122,7 @@ async def waba_info(
 ) -> WabaInfoEnvelope:
     """Every WABA bound to the account with its name and review status, by first binding time."""
     wabas = await read_waba_info(authorize(account, data.account_name))
-    return WabaInfoEnvelope(data=[WabaData.of(waba) for waba in wabas])
+    return WabaInfoEnvelope(data=[WabaView.of(waba) for waba in wabas])
 
 
 account_router = Router(

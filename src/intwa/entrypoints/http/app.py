@@ -14,8 +14,8 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from intwa import __version__
 from intwa.container import Container, build_container
+from intwa.entrypoints.composition import resolve
 from intwa.entrypoints.http.account_api import account_router
-from intwa.entrypoints.http.dependencies import resolve
 from intwa.entrypoints.http.errors import EXCEPTION_HANDLERS
 from intwa.entrypoints.http.health import healthz, readyz
 from intwa.entrypoints.logs import configure_logging
@@ -28,6 +28,9 @@ def create_app(container: Container) -> Litestar:
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        # Open the database and the provider's client now, not on the first request.
+        await resolve(container.storage)
+        await resolve(container.provider)
         try:
             yield
         finally:

@@ -8,7 +8,8 @@ import logging
 from litestar import Response, get
 from litestar.datastructures import State
 
-from intwa.entrypoints.http.dependencies import container_of, resolve
+from intwa.entrypoints.composition import resolve
+from intwa.entrypoints.http.dependencies import container_of
 from intwa.entrypoints.http.schemas import HealthStatus
 
 logger = logging.getLogger("intwa.http")
