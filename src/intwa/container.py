@@ -41,7 +41,12 @@ class Container(containers.DeclarativeContainer):
     )
 
     snapshots = providers.Singleton(
-        Snapshots, storage, provider, clock, ttl_seconds=settings.provided.cache.ttl_seconds
+        Snapshots,
+        storage,
+        provider,
+        clock,
+        ttl_seconds=settings.provided.cache.ttl_seconds,
+        max_stale_seconds=settings.provided.cache.max_stale_seconds,
     )
     authenticate = providers.Singleton(Authenticate, storage)
     accounts = providers.Singleton(AccountAdministration, storage, clock)

@@ -14,6 +14,7 @@ from tests.fakes.clock import FakeClock
 from tests.fakes.storage import InMemoryStorage
 
 TTL_SECONDS = 300
+MAX_STALE_SECONDS = 3600
 
 
 @pytest.fixture
@@ -35,7 +36,7 @@ def provider(fake_data_path: Path) -> FakeProvider:
 
 @pytest.fixture
 def snapshots(storage: InMemoryStorage, provider: FakeProvider, clock: FakeClock) -> Snapshots:
-    return Snapshots(storage, provider, clock, ttl_seconds=TTL_SECONDS)
+    return Snapshots(storage, provider, clock, ttl_seconds=TTL_SECONDS, max_stale_seconds=MAX_STALE_SECONDS)
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 import msgspec
 
@@ -83,3 +84,56 @@ class Binding(msgspec.Struct, frozen=True):
     phone_number_id: str
     phone_number: str
     bound_at: datetime
+
+
+class WabaUsage(msgspec.Struct, frozen=True):
+    """How much of Meta's rate limit a WABA has used, as Meta last reported it.
+
+    The usage values are percentages (the highest of the header's entries); `regain_access_at` is when a
+    throttled WABA may call again, None when Meta reported no wait.
+    """
+
+    call_count: float
+    total_cputime: float
+    total_time: float
+    regain_access_at: datetime | None = None
+
+    @property
+    def highest_percentage(self) -> float:
+        return max(self.call_count, self.total_cputime, self.total_time)
+
+
+ChangeSource = Literal["bind", "request", "sync", "webhook"]
+"""What brought a change: a bind, a customer's request, the background or CLI sync, or a Meta webhook."""
+
+TrackedField = Literal[
+    "status", "qualityRating", "messageLimit", "verifiedName", "displayPhoneNumber", "wabaName", "wabaStatus"
+]
+
+
+class Change(msgspec.Struct, frozen=True):
+    """One recorded change of a tracked field; `phone_number_id` is None for a WABA's own fields."""
+
+    at: datetime
+    waba_id: str
+    phone_number_id: str | None
+    field: TrackedField
+    old: str | None
+    new: str | None
+    source: ChangeSource
+
+
+class WebhookEvent(msgspec.Struct, frozen=True):
+    """A Meta webhook change kept as received: partner and capability events have no snapshot to update.
+
+    `object_id` is the entry's id (a WABA or a business); `waba_id` is the WABA it concerns, if any.
+    `fingerprint` identifies the change, so a replayed delivery is recorded once.
+    """
+
+    received_at: datetime
+    object_id: str
+    waba_id: str | None
+    field: str
+    event: str | None
+    payload: str
+    fingerprint: str

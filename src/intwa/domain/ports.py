@@ -5,7 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
-from intwa.domain.models import Account, AccountSummary, Binding, PhoneNumber, Waba, WabaSnapshot
+from intwa.domain.models import (
+    Account,
+    AccountSummary,
+    Binding,
+    Change,
+    ChangeSource,
+    PhoneNumber,
+    Waba,
+    WabaSnapshot,
+    WabaUsage,
+    WebhookEvent,
+)
 
 
 class Clock(Protocol):
@@ -31,6 +42,10 @@ class MetaProvider(Protocol):
 
     async def subscribe_app(self, waba_id: str) -> None:
         """Subscribe the platform's app to the WABA's webhooks."""
+        ...
+
+    def usage(self, waba_id: str) -> WabaUsage | None:
+        """How much of Meta's rate limit the WABA has used, as last reported; None if never reported."""
         ...
 
 
@@ -76,7 +91,8 @@ class Storage(Protocol):
         Returns the stored binding: the existing one when the same (account, WABA, phone number) is
         bound already. Raises `PhoneNumberBoundToAnotherAccount` when the phone number is bound to
         another account (checked first, so racing binds of one number get it), else
-        `WabaBoundToAnotherAccount` when the WABA is.
+        `WabaBoundToAnotherAccount` when the WABA is. Changes against a snapshot already stored are
+        recorded in the history with source `bind`, as `save_snapshot` does.
         """
         ...
 
@@ -104,9 +120,37 @@ class Storage(Protocol):
         """Every bound WABA, ordered by first binding time."""
         ...
 
-    # snapshots
+    # snapshots and their history
     async def get_snapshot(self, waba_id: str) -> WabaSnapshot | None: ...
 
-    async def save_snapshot(self, snapshot: WabaSnapshot) -> None:
-        """Replace the WABA's snapshot, if the WABA is still bound (a released WABA keeps none)."""
+    async def save_snapshot(self, snapshot: WabaSnapshot, source: ChangeSource) -> list[Change]:
+        """Replace the WABA's snapshot and record what changed, in one transaction.
+
+        The changes are computed against the snapshot stored at that moment (`history.changes_between`),
+        so racing writers never record one change twice. A WABA that is no longer bound keeps no
+        snapshot: nothing is stored and `[]` is returned.
+        """
+        ...
+
+    async def set_waba_review_status(
+        self, waba_id: str, review_status: str, at: datetime, source: ChangeSource
+    ) -> list[Change]:
+        """Set the review status in the WABA's snapshot and record the change; `[]` if unchanged or unbound."""
+        ...
+
+    async def expire_snapshot(self, waba_id: str) -> None:
+        """Make the WABA's snapshot due for a refresh and too old to be served stale."""
+        ...
+
+    async def list_history(self, waba_id: str | None = None, phone_number_id: str | None = None) -> list[Change]:
+        """Recorded changes, oldest first (in recording order for equal times), optionally filtered."""
+        ...
+
+    # webhooks
+    async def record_webhook_event(self, event: WebhookEvent) -> bool:
+        """Keep a webhook event; False when one with the same fingerprint is recorded already."""
+        ...
+
+    async def list_webhook_events(self, waba_id: str | None = None) -> list[WebhookEvent]:
+        """Recorded webhook events, oldest first, optionally those of one WABA."""
         ...

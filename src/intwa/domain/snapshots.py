@@ -1,52 +1,114 @@
-"""Keeping WABA snapshots fresh without calling Meta more than needed."""
+"""Keeping WABA snapshots fresh without calling Meta more than needed (SPEC §3.7)."""
 
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+import logging
+from datetime import datetime, timedelta
 
-from intwa.domain.models import WabaSnapshot
+import msgspec
+
+from intwa.domain.errors import ProviderError, ProviderUnavailable
+from intwa.domain.models import Change, ChangeSource, WabaSnapshot
 from intwa.domain.ports import Clock, MetaProvider, Storage
+
+logger = logging.getLogger("intwa.snapshots")
+
+THROTTLED_PERCENTAGE = 90.0
+"""At this share of Meta's rate limit a WABA's refreshes wait until Meta's regain-access time."""
+
+FAILED_REFRESH_PAUSE = timedelta(seconds=30)
+"""After a failed refresh, requests are answered stale this long before Meta is asked again."""
+LONGEST_PAUSE = timedelta(minutes=5)
+
+
+class Refreshed(msgspec.Struct, frozen=True):
+    """A snapshot just fetched and stored, and the changes it brought."""
+
+    snapshot: WabaSnapshot
+    changes: list[Change]
 
 
 class Snapshots:
     """Read a WABA's snapshot, refreshing it from the provider when it is older than the TTL.
 
-    Concurrent readers that need the same refresh share one provider call.
+    Concurrent readers that need the same refresh share one provider call. When Meta is down,
+    rate-limited or rejects the token, a snapshot younger than `max_stale_seconds` is served instead;
+    when Meta says the WABA is gone, the error is raised.
     """
 
-    def __init__(self, storage: Storage, provider: MetaProvider, clock: Clock, ttl_seconds: float) -> None:
+    def __init__(
+        self,
+        storage: Storage,
+        provider: MetaProvider,
+        clock: Clock,
+        *,
+        ttl_seconds: float,
+        max_stale_seconds: float,
+    ) -> None:
         self._storage = storage
         self._provider = provider
         self._clock = clock
         self._ttl = timedelta(seconds=ttl_seconds)
-        self._refreshing: dict[str, asyncio.Future[WabaSnapshot]] = {}
+        self._max_stale = timedelta(seconds=max_stale_seconds)
+        self._refreshing: dict[str, asyncio.Future[Refreshed]] = {}
+        self._paused_until: dict[str, datetime] = {}
 
     async def get(self, waba_id: str, *, refresh: bool = False) -> WabaSnapshot:
-        """The WABA's snapshot, younger than the TTL unless the provider fails."""
-        if not refresh:
-            snapshot = await self._storage.get_snapshot(waba_id)
-            if snapshot is not None and self._clock.now() - snapshot.fetched_at < self._ttl:
-                return snapshot
-        return await self.refresh(waba_id)
+        """The WABA's snapshot: younger than the TTL, or stale while Meta cannot answer.
 
-    async def refresh(self, waba_id: str) -> WabaSnapshot:
+        With `refresh`, the provider is asked whatever the snapshot's age, and its errors are raised.
+        """
+        if refresh:
+            return (await self.refresh(waba_id, source="request")).snapshot
+        snapshot = await self._storage.get_snapshot(waba_id)
+        now = self._clock.now()
+        if snapshot is not None and now - snapshot.fetched_at < self._ttl:
+            return snapshot
+        servable = snapshot if snapshot is not None and now - snapshot.fetched_at < self._max_stale else None
+        if servable is not None and self.paused(waba_id, now):
+            return servable
+        try:
+            return (await self.refresh(waba_id, source="request")).snapshot
+        except (ProviderUnavailable, ProviderError) as error:
+            if servable is None:
+                raise
+            self._pause_after(waba_id, error, now)
+            logger.warning(
+                "serving WABA %s from its snapshot of %s: refresh failed with %s %s",
+                waba_id,
+                servable.fetched_at.isoformat(),
+                error.code,
+                error.message,
+            )
+            return servable
+
+    def paused(self, waba_id: str, now: datetime) -> bool:
+        """Whether refreshes of the WABA should wait: Meta reported ≥ 90% usage, or a refresh just failed."""
+        until = self._paused_until.get(waba_id)
+        usage = self._provider.usage(waba_id)
+        if usage is not None and usage.highest_percentage >= THROTTLED_PERCENTAGE and usage.regain_access_at:
+            until = max(until, usage.regain_access_at) if until else usage.regain_access_at
+        return until is not None and now < until
+
+    async def refresh(self, waba_id: str, *, source: ChangeSource) -> Refreshed:
         """Fetch the WABA from the provider and store it; joins a refresh already under way."""
         pending = self._refreshing.get(waba_id)
         if pending is not None:
             return await asyncio.shield(pending)
-        future: asyncio.Future[WabaSnapshot] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[Refreshed] = asyncio.get_running_loop().create_future()
         self._refreshing[waba_id] = future
         try:
             snapshot = await self.fetch(waba_id)
-            await self._storage.save_snapshot(snapshot)
+            refreshed = Refreshed(snapshot, await self._storage.save_snapshot(snapshot, source))
         except BaseException as error:
             future.set_exception(error)
             future.exception()  # retrieved here, so a refresh nobody joined logs no warning
             raise
         else:
-            future.set_result(snapshot)
-            return snapshot
+            self._paused_until.pop(waba_id, None)
+            future.set_result(refreshed)
+            return refreshed
         finally:
             del self._refreshing[waba_id]
 
@@ -56,3 +118,9 @@ class Snapshots:
             self._provider.fetch_waba(waba_id), self._provider.fetch_phone_numbers(waba_id)
         )
         return WabaSnapshot(waba=waba, phone_numbers=tuple(phone_numbers), fetched_at=self._clock.now())
+
+    def _pause_after(self, waba_id: str, error: ProviderError | ProviderUnavailable, now: datetime) -> None:
+        pause = FAILED_REFRESH_PAUSE
+        if isinstance(error, ProviderUnavailable):
+            pause = max(pause, timedelta(seconds=error.retry_after_seconds))
+        self._paused_until[waba_id] = now + min(pause, LONGEST_PAUSE)

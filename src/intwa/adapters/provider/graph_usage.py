@@ -7,22 +7,7 @@ from datetime import datetime, timedelta
 
 import msgspec
 
-
-class WabaUsage(msgspec.Struct, frozen=True):
-    """How much of Meta's rate limit a WABA has used, as Meta last reported it.
-
-    The usage values are percentages (the highest of the header's entries); `regain_access_at` is when a
-    throttled WABA may call again, None when Meta reported no wait.
-    """
-
-    call_count: float
-    total_cputime: float
-    total_time: float
-    regain_access_at: datetime | None = None
-
-    @property
-    def highest_percentage(self) -> float:
-        return max(self.call_count, self.total_cputime, self.total_time)
+from intwa.domain.models import WabaUsage
 
 
 _LONGEST_REGAIN_MINUTES = 24 * 60  # bounds what a garbled header can make intwa wait for

@@ -1,0 +1,53 @@
+"""What changed between two snapshots of a WABA, in the tracked fields of SPEC §3.7."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from intwa.domain.models import Change, ChangeSource, PhoneNumber, TrackedField, Waba, WabaSnapshot
+
+_WABA_FIELDS: tuple[tuple[TrackedField, str], ...] = (("wabaName", "name"), ("wabaStatus", "review_status"))
+_PHONE_FIELDS: tuple[tuple[TrackedField, str], ...] = (
+    ("status", "status"),
+    ("qualityRating", "quality_rating"),
+    ("messageLimit", "messaging_limit"),
+    ("verifiedName", "verified_name"),
+    ("displayPhoneNumber", "display_phone_number"),
+)
+
+
+def changes_between(
+    old: WabaSnapshot | None, new: WabaSnapshot, *, at: datetime, source: ChangeSource
+) -> list[Change]:
+    """Every tracked field whose value differs, WABA first, then phones in the new snapshot's order.
+
+    A first snapshot records nothing, and neither does a phone number that appears or disappears:
+    history is about changes of what was already known.
+    """
+    if old is None:
+        return []
+    changes = _waba_changes(old.waba, new.waba, at, source)
+    known = {phone.id: phone for phone in old.phone_numbers}
+    for phone in new.phone_numbers:
+        before = known.get(phone.id)
+        if before is not None:
+            changes.extend(_phone_changes(new.waba.id, before, phone, at, source))
+    return changes
+
+
+def _waba_changes(old: Waba, new: Waba, at: datetime, source: ChangeSource) -> list[Change]:
+    return [
+        Change(at, new.id, None, field, getattr(old, attribute), getattr(new, attribute), source)
+        for field, attribute in _WABA_FIELDS
+        if getattr(old, attribute) != getattr(new, attribute)
+    ]
+
+
+def _phone_changes(
+    waba_id: str, old: PhoneNumber, new: PhoneNumber, at: datetime, source: ChangeSource
+) -> list[Change]:
+    return [
+        Change(at, waba_id, new.id, field, getattr(old, attribute), getattr(new, attribute), source)
+        for field, attribute in _PHONE_FIELDS
+        if getattr(old, attribute) != getattr(new, attribute)
+    ]
