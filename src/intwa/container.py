@@ -13,12 +13,19 @@ from dependency_injector import containers, providers
 from intwa.adapters.clock import SystemClock
 from intwa.adapters.provider.fake import FakeProvider
 from intwa.adapters.provider.graph import GraphProvider, open_graph_client
+from intwa.adapters.storage.read_cache import ReadCachingStorage
 from intwa.adapters.storage.sqlite import SqliteStorage, open_sqlite_database
 from intwa.domain.accounts import AccountAdministration, Authenticate
 from intwa.domain.bindings import BindPhoneNumber, ListBindings, UnbindPhoneNumber
+from intwa.domain.history import ListHistory
 from intwa.domain.queries import PhoneInfo, WabaInfo
 from intwa.domain.snapshots import Snapshots
+from intwa.domain.sync import BackgroundSync, SyncWabas
+from intwa.domain.webhooks import ApplyWebhook
 from intwa.settings import Settings
+
+MEMORY_MAX_AGE_SECONDS = 1.0
+"""How long a process may answer from memory what another process may have changed (SPEC §3.7)."""
 
 
 class Container(containers.DeclarativeContainer):
@@ -26,10 +33,11 @@ class Container(containers.DeclarativeContainer):
     clock = providers.Singleton(SystemClock)
 
     sqlite_database = providers.Resource(open_sqlite_database, settings.provided.storage.sqlite_path)
-    storage = providers.Selector(
+    database_storage = providers.Selector(
         settings.provided.storage.backend,
         sqlite=providers.Singleton(SqliteStorage, sqlite_database),
     )
+    storage = providers.Singleton(ReadCachingStorage, database_storage, max_age_seconds=MEMORY_MAX_AGE_SECONDS)
 
     graph_client = providers.Resource(open_graph_client, settings.provided.graph)
     # `settings.provided.provider` would name the provider's own `provider` attribute, hence the getter.
@@ -55,6 +63,12 @@ class Container(containers.DeclarativeContainer):
     list_bindings = providers.Singleton(ListBindings, storage)
     phone_info = providers.Singleton(PhoneInfo, storage, snapshots)
     waba_info = providers.Singleton(WabaInfo, storage, snapshots)
+    sync_wabas = providers.Singleton(SyncWabas, storage, snapshots)
+    background_sync = providers.Singleton(
+        BackgroundSync, snapshots, storage, clock, interval_seconds=settings.provided.sync.interval_seconds
+    )
+    list_history = providers.Singleton(ListHistory, storage)
+    apply_webhook = providers.Singleton(ApplyWebhook, storage, snapshots, clock)
 
 
 def build_container(settings: Settings) -> Container:

@@ -20,7 +20,19 @@ from intwa.settings import Settings
 from tests.cli.conftest import Intwa, assert_fails, write_config
 from tests.conftest import OTHER_WABA_ID, PHONE_ID, WABA_ID
 
-COMMANDS = ["account", "bind", "bindings", "db", "fake-graph", "phone-info", "serve", "unbind", "waba-info"]
+COMMANDS = [
+    "account",
+    "bind",
+    "bindings",
+    "db",
+    "fake-graph",
+    "history",
+    "phone-info",
+    "serve",
+    "sync",
+    "unbind",
+    "waba-info",
+]
 
 
 def test_help_lists_every_command() -> None:

@@ -120,6 +120,18 @@ level = "WARNING"
         assert result.returncode == 0, result.stderr.decode()
         return json.loads(result.stdout)
 
+    def cli_plain(self, *args: str) -> str:
+        """Run an `intwa` command that prints no JSON; its standard output."""
+        result = subprocess.run(
+            [INTWA, "--config", str(self.config), *args],
+            env=self.env,
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr.decode()
+        return result.stdout.decode()
+
     def stop(self) -> None:
         for process in self.processes:
             if process.poll() is None:

@@ -14,7 +14,10 @@ from intwa.domain.errors import (
     PhoneNumberNotInWaba,
     WabaBoundToAnotherAccount,
 )
-from intwa.domain.models import Account, AccountSummary, Binding, WabaSnapshot
+from intwa.domain.history import changes_between
+from intwa.domain.models import Account, AccountSummary, Binding, Change, ChangeSource, WabaSnapshot, WebhookEvent
+
+EXPIRED_AT = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class _OwnedWaba(msgspec.Struct, frozen=True):
@@ -31,6 +34,8 @@ class InMemoryStorage:
         self.wabas: dict[str, _OwnedWaba] = {}
         self.bindings: dict[str, Binding] = {}  # phone number id -> binding
         self.snapshots: dict[str, WabaSnapshot] = {}
+        self.history: list[Change] = []  # in recording order; outlives bindings
+        self.webhook_events: dict[str, WebhookEvent] = {}  # fingerprint -> event, in recording order
 
     async def migrate(self) -> list[int]:
         return []
@@ -93,7 +98,7 @@ class InMemoryStorage:
             existing = msgspec.structs.replace(binding, bound_at=binding.bound_at.astimezone(UTC))
             self.wabas.setdefault(binding.waba_id, _OwnedWaba(binding.account_name, existing.bound_at))
             self.bindings[binding.phone_number_id] = existing
-        self.snapshots[binding.waba_id] = _in_utc(snapshot)
+        self._replace_snapshot(snapshot, "bind")
         return existing
 
     async def remove_binding(self, account_name: str, waba_id: str, phone_number_id: str) -> Binding:
@@ -130,9 +135,63 @@ class InMemoryStorage:
     async def get_snapshot(self, waba_id: str) -> WabaSnapshot | None:
         return self.snapshots.get(waba_id)
 
-    async def save_snapshot(self, snapshot: WabaSnapshot) -> None:
-        if snapshot.waba.id in self.wabas:
-            self.snapshots[snapshot.waba.id] = _in_utc(snapshot)
+    async def save_snapshot(self, snapshot: WabaSnapshot, source: ChangeSource) -> list[Change]:
+        return self._replace_snapshot(snapshot, source)
+
+    async def set_waba_review_status(
+        self, waba_id: str, review_status: str, at: datetime, source: ChangeSource
+    ) -> list[Change]:
+        stored = self.snapshots.get(waba_id)
+        if stored is None or stored.waba.review_status == review_status:
+            return []
+        updated = msgspec.structs.replace(
+            stored, waba=msgspec.structs.replace(stored.waba, review_status=review_status)
+        )
+        changes = changes_between(stored, updated, at=at.astimezone(UTC), source=source)
+        self.snapshots[waba_id] = updated
+        self.history.extend(changes)
+        return changes
+
+    async def expire_snapshot(self, waba_id: str) -> None:
+        stored = self.snapshots.get(waba_id)
+        if stored is not None:
+            self.snapshots[waba_id] = msgspec.structs.replace(stored, fetched_at=EXPIRED_AT)
+
+    async def list_history(self, waba_id: str | None = None, phone_number_id: str | None = None) -> list[Change]:
+        return sorted(
+            (
+                change
+                for change in self.history
+                if waba_id in (None, change.waba_id) and phone_number_id in (None, change.phone_number_id)
+            ),
+            key=lambda change: change.at,  # a stable sort: recording order for equal times
+        )
+
+    async def record_webhook_event(self, event: WebhookEvent) -> bool:
+        if event.fingerprint in self.webhook_events:
+            return False
+        received_at = event.received_at.astimezone(UTC)
+        self.webhook_events[event.fingerprint] = msgspec.structs.replace(event, received_at=received_at)
+        return True
+
+    async def list_webhook_events(self, waba_id: str | None = None) -> list[WebhookEvent]:
+        return sorted(
+            (event for event in self.webhook_events.values() if waba_id in (None, event.waba_id)),
+            key=lambda event: event.received_at,
+        )
+
+    def _replace_snapshot(self, snapshot: WabaSnapshot, source: ChangeSource) -> list[Change]:
+        """Store a bound WABA's snapshot and record its changes against the stored one, as SQLite does."""
+        if snapshot.waba.id not in self.wabas:
+            return []
+        snapshot = _in_utc(snapshot)
+        stored = self.snapshots.get(snapshot.waba.id)
+        if stored is not None and stored.fetched_at > snapshot.fetched_at:
+            return []
+        changes = changes_between(stored, snapshot, at=snapshot.fetched_at, source=source)
+        self.snapshots[snapshot.waba.id] = snapshot
+        self.history.extend(changes)
+        return changes
 
     def _account(self, name: str) -> Account:
         account = self.accounts.get(name)

@@ -15,6 +15,7 @@ from intwa.container import Container, build_container
 from intwa.domain.ports import Storage
 from intwa.entrypoints.http.app import create_app
 from tests.conftest import make_settings
+from tests.fakes.clock import FakeClock
 
 ACCOUNT = "IW0001"
 OTHER_ACCOUNT = "IW0002"
@@ -42,7 +43,15 @@ def fake_provider(fake_data_path: Path) -> FakeProvider:
 
 
 @pytest.fixture
-async def container(tmp_path: Path, fake_data_path: Path, fake_provider: FakeProvider) -> AsyncIterator[Container]:
+def clock() -> FakeClock | None:
+    """The system clock by default; a module overrides this fixture to move time by hand."""
+    return None
+
+
+@pytest.fixture
+async def container(
+    tmp_path: Path, fake_data_path: Path, fake_provider: FakeProvider, clock: FakeClock | None
+) -> AsyncIterator[Container]:
     # The Graph backend is configured and then overridden, as a deployment's tests would do.
     settings = make_settings(
         tmp_path,
@@ -53,6 +62,8 @@ async def container(tmp_path: Path, fake_data_path: Path, fake_provider: FakePro
     )
     container = build_container(settings)
     container.provider.override(providers.Object(fake_provider))
+    if clock is not None:
+        container.clock.override(providers.Object(clock))
     storage: Storage = await container.storage()
     await storage.migrate()
     yield container

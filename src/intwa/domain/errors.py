@@ -113,3 +113,33 @@ class ProviderUnavailable(DomainError):
 
 class ProviderRateLimited(ProviderUnavailable):
     """Meta's rate limit for the app or the WABA is reached."""
+
+
+class WebhookSignatureMissing(DomainError):
+    """A webhook post without the `X-Hub-Signature-256` header: nothing is applied."""
+
+    code = 40100
+
+
+class WebhookSignatureInvalid(DomainError):
+    """A webhook post whose signature is not the body's HMAC with the app secret: nothing is applied."""
+
+    code = 40300
+
+
+class WebhookVerificationRefused(DomainError):
+    """Meta's subscription handshake did not present the configured verify token."""
+
+    code = 40300
+
+
+class WebhookDisabled(DomainError):
+    """No app secret is configured, so the webhook endpoint answers like an unknown path."""
+
+    code = 40400
+
+
+class MalformedWebhook(DomainError):
+    """A correctly signed webhook post whose body is not a JSON object."""
+
+    code = 40000

@@ -1,10 +1,12 @@
-"""What changed between two snapshots of a WABA, in the tracked fields of SPEC §3.7."""
+"""The history of tracked fields (SPEC §3.7, §4 `history`): what changed between two snapshots, and reading it."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
+from intwa.domain import validation
 from intwa.domain.models import Change, ChangeSource, PhoneNumber, TrackedField, Waba, WabaSnapshot
+from intwa.domain.ports import Storage
 
 _WABA_FIELDS: tuple[tuple[TrackedField, str], ...] = (("wabaName", "name"), ("wabaStatus", "review_status"))
 _PHONE_FIELDS: tuple[tuple[TrackedField, str], ...] = (
@@ -16,9 +18,7 @@ _PHONE_FIELDS: tuple[tuple[TrackedField, str], ...] = (
 )
 
 
-def changes_between(
-    old: WabaSnapshot | None, new: WabaSnapshot, *, at: datetime, source: ChangeSource
-) -> list[Change]:
+def changes_between(old: WabaSnapshot | None, new: WabaSnapshot, *, at: datetime, source: ChangeSource) -> list[Change]:
     """Every tracked field whose value differs, WABA first, then phones in the new snapshot's order.
 
     A first snapshot records nothing, and neither does a phone number that appears or disappears:
@@ -51,3 +51,17 @@ def _phone_changes(
         for field, attribute in _PHONE_FIELDS
         if getattr(old, attribute) != getattr(new, attribute)
     ]
+
+
+class ListHistory:
+    """Recorded changes of tracked fields, oldest first, of one WABA, one phone number, or all."""
+
+    def __init__(self, storage: Storage) -> None:
+        self._storage = storage
+
+    async def __call__(self, waba_id: str | None = None, phone_number_id: str | None = None) -> list[Change]:
+        if waba_id is not None:
+            validation.meta_id(waba_id, "--waba")
+        if phone_number_id is not None:
+            validation.meta_id(phone_number_id, "--phone")
+        return await self._storage.list_history(waba_id, phone_number_id)

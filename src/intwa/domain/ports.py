@@ -127,8 +127,9 @@ class Storage(Protocol):
         """Replace the WABA's snapshot and record what changed, in one transaction.
 
         The changes are computed against the snapshot stored at that moment (`history.changes_between`),
-        so racing writers never record one change twice. A WABA that is no longer bound keeps no
-        snapshot: nothing is stored and `[]` is returned.
+        so racing writers never record one change twice. A snapshot older than the stored one (a slow
+        refresh finishing after a newer one) is not stored, and a WABA that is no longer bound keeps no
+        snapshot: nothing is stored and `[]` is returned in both cases.
         """
         ...
 

@@ -51,7 +51,7 @@ class Snapshots:
         self._clock = clock
         self._ttl = timedelta(seconds=ttl_seconds)
         self._max_stale = timedelta(seconds=max_stale_seconds)
-        self._refreshing: dict[str, asyncio.Future[Refreshed]] = {}
+        self._refreshing: dict[str, asyncio.Task[Refreshed]] = {}
         self._paused_until: dict[str, datetime] = {}
 
     async def get(self, waba_id: str, *, refresh: bool = False) -> WabaSnapshot:
@@ -92,25 +92,36 @@ class Snapshots:
         return until is not None and now < until
 
     async def refresh(self, waba_id: str, *, source: ChangeSource) -> Refreshed:
-        """Fetch the WABA from the provider and store it; joins a refresh already under way."""
-        pending = self._refreshing.get(waba_id)
-        if pending is not None:
-            return await asyncio.shield(pending)
-        future: asyncio.Future[Refreshed] = asyncio.get_running_loop().create_future()
-        self._refreshing[waba_id] = future
-        try:
-            snapshot = await self.fetch(waba_id)
-            refreshed = Refreshed(snapshot, await self._storage.save_snapshot(snapshot, source))
-        except BaseException as error:
-            future.set_exception(error)
-            future.exception()  # retrieved here, so a refresh nobody joined logs no warning
-            raise
-        else:
-            self._paused_until.pop(waba_id, None)
-            future.set_result(refreshed)
-            return refreshed
-        finally:
+        """Fetch the WABA from the provider and store it; joins a refresh already under way.
+
+        The refresh runs as a task of its own, so a caller that goes away (a client disconnecting,
+        the background sync stopping) does not cancel it for the others waiting on it.
+        """
+        task = self._refreshing.get(waba_id)
+        if task is None:
+            task = asyncio.create_task(self._refresh(waba_id, source), name=f"refresh WABA {waba_id}")
+            self._refreshing[waba_id] = task
+            task.add_done_callback(lambda done: self._forget_refresh(waba_id, done))
+        return await asyncio.shield(task)
+
+    async def close(self) -> None:
+        """Cancel the refreshes still under way (at shutdown) and wait for them to end."""
+        tasks = list(self._refreshing.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _refresh(self, waba_id: str, source: ChangeSource) -> Refreshed:
+        snapshot = await self.fetch(waba_id)
+        refreshed = Refreshed(snapshot, await self._storage.save_snapshot(snapshot, source))
+        self._paused_until.pop(waba_id, None)
+        return refreshed
+
+    def _forget_refresh(self, waba_id: str, task: asyncio.Task[Refreshed]) -> None:
+        if self._refreshing.get(waba_id) is task:
             del self._refreshing[waba_id]
+        if not task.cancelled():
+            task.exception()  # retrieved here: a refresh whose callers all went away logs no warning
 
     async def fetch(self, waba_id: str) -> WabaSnapshot:
         """A new snapshot straight from the provider, not stored."""

@@ -7,7 +7,7 @@ from typing import Annotated, Self
 
 import msgspec
 
-from intwa.domain.models import Binding, PhoneNumber, Waba
+from intwa.domain.models import Binding, Change, ChangeSource, PhoneNumber, TrackedField, Waba
 
 
 class View(msgspec.Struct, rename="camel"):
@@ -60,3 +60,27 @@ class WabaView(View):
     @classmethod
     def of(cls, waba: Waba) -> Self:
         return cls(waba.id, waba.name, waba.review_status)
+
+
+class ChangeView(View):
+    """A recorded change (SPEC §4 `history`); `phone_number_id` is None for a WABA's own fields."""
+
+    at: Annotated[datetime, msgspec.Meta(description="RFC 3339 UTC time the change was recorded")]
+    waba_id: str
+    phone_number_id: str | None
+    field: TrackedField
+    old: str | None
+    new: str | None
+    source: ChangeSource
+
+    @classmethod
+    def of(cls, change: Change) -> Self:
+        return cls(
+            change.at.astimezone(UTC),
+            change.waba_id,
+            change.phone_number_id,
+            change.field,
+            change.old,
+            change.new,
+            change.source,
+        )

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from intwa.adapters.storage.read_cache import ReadCachingStorage
 from intwa.adapters.storage.sqlite import SqliteDatabase, SqliteStorage, open_sqlite_database
 from intwa.domain.ports import Storage
 from tests.fakes.storage import InMemoryStorage
@@ -31,9 +32,17 @@ async def memory_storage(tmp_path: Path) -> AsyncIterator[Storage]:
     yield InMemoryStorage()
 
 
+@asynccontextmanager
+async def cached_sqlite_storage(tmp_path: Path) -> AsyncIterator[Storage]:
+    """SQLite behind the one-second memory layer, as the container wires it: it must keep the contract."""
+    async with sqlite_storage(tmp_path) as storage:
+        yield ReadCachingStorage(storage)
+
+
 BACKENDS: dict[str, Callable[[Path], AbstractAsyncContextManager[Storage]]] = {
     "sqlite": sqlite_storage,
     "memory": memory_storage,
+    "cached-sqlite": cached_sqlite_storage,
 }
 
 

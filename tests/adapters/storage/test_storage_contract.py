@@ -1,4 +1,4 @@
-"""What every `Storage` backend promises; run against each backend of `conftest.BACKENDS`."""
+"""What every `Storage` backend promises about accounts, keys and bindings; run against each of `conftest.BACKENDS`."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from intwa.domain.errors import (
     PhoneNumberNotInWaba,
     WabaBoundToAnotherAccount,
 )
-from intwa.domain.models import Account, AccountSummary, PhoneNumber, Waba, WabaSnapshot
+from intwa.domain.models import Account, AccountSummary
 from intwa.domain.ports import Storage
 from tests.adapters.storage.examples import T0, at, bind, binding_of, create_accounts, snapshot_of
 
@@ -271,59 +271,6 @@ async def test_times_read_back_as_the_same_instant_in_utc(storage: Storage) -> N
     assert stored is not None
     assert stored.bound_at == datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
     assert stored.bound_at.utcoffset() == timedelta(0)
-
-
-# snapshots
-
-
-async def test_a_snapshot_reads_back_whole_with_unicode_names_and_an_aware_fetch_time(storage: Storage) -> None:
-    await create_accounts(storage, "acme")
-    await bind(storage, "acme", WABA, PHONE)
-    snapshot = WabaSnapshot(
-        waba=Waba(id=WABA, name="PT TIG TECH 🚀 株式会社", review_status="SOME_NEW_STATUS"),
-        phone_numbers=(
-            PhoneNumber(
-                id=PHONE,
-                display_phone_number="+62 852-1234-0016",
-                verified_name="Ünïcødé — Пример",
-                status="FLAGGED",
-                quality_rating="YELLOW",
-                messaging_limit="TIER_2K",
-            ),
-            PhoneNumber(id=SECOND_PHONE, display_phone_number="+62 852-1234-0017"),
-        ),
-        fetched_at=datetime(2026, 11, 27, 16, 0, 0, 654321, tzinfo=timezone(timedelta(hours=8))),
-    )
-
-    await storage.save_snapshot(snapshot)
-    stored = await storage.get_snapshot(WABA)
-
-    assert stored == snapshot
-    assert stored is not None
-    assert stored.fetched_at == datetime(2026, 11, 27, 8, 0, 0, 654321, tzinfo=UTC)
-    assert stored.fetched_at.utcoffset() == timedelta(0)
-
-
-async def test_saving_a_snapshot_replaces_the_previous_one(storage: Storage) -> None:
-    await create_accounts(storage, "acme")
-    await bind(storage, "acme", WABA, PHONE)
-    newer = snapshot_of(WABA, PHONE, SECOND_PHONE, name="PT TIG TECH (renamed)", fetched_at=at(600))
-
-    await storage.save_snapshot(newer)
-
-    assert await storage.get_snapshot(WABA) == newer
-
-
-async def test_saving_a_snapshot_of_an_unbound_waba_keeps_nothing(storage: Storage) -> None:
-    await create_accounts(storage, "acme")
-    await bind(storage, "acme", WABA, PHONE)
-    await storage.remove_binding("acme", WABA, PHONE)
-
-    await storage.save_snapshot(snapshot_of(WABA, PHONE))
-    await storage.save_snapshot(snapshot_of(OTHER_WABA, OTHER_PHONE))
-
-    assert await storage.get_snapshot(WABA) is None
-    assert await storage.get_snapshot(OTHER_WABA) is None
 
 
 async def test_unknown_phone_numbers_and_wabas_have_no_binding_owner_or_snapshot(storage: Storage) -> None:

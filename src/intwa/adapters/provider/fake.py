@@ -13,9 +13,8 @@ from intwa.adapters.provider.fake_data import (
     load_fake_data,
 )
 from intwa.adapters.provider.graph_nodes import PHONE_NUMBER_FIELDS, GraphPhoneNumber
-from intwa.domain.models import WabaUsage
 from intwa.domain.errors import DomainError, WabaNotAccessible
-from intwa.domain.models import PhoneNumber, Waba
+from intwa.domain.models import PhoneNumber, Waba, WabaUsage
 
 
 class FakeProvider:

@@ -20,9 +20,8 @@ import msgspec
 from intwa.adapters.provider.graph_errors import graph_error
 from intwa.adapters.provider.graph_nodes import PHONE_NUMBER_FIELDS, WABA_FIELDS, GraphPhoneNumber, GraphWaba
 from intwa.adapters.provider.graph_usage import parse_business_use_case_usage, retry_after_seconds
-from intwa.domain.models import WabaUsage
 from intwa.domain.errors import DomainError, ProviderError, ProviderRateLimited, ProviderUnavailable
-from intwa.domain.models import PhoneNumber, Waba
+from intwa.domain.models import PhoneNumber, Waba, WabaUsage
 from intwa.settings import GraphSettings
 
 logger = logging.getLogger(__name__)

@@ -9,7 +9,6 @@ import msgspec
 
 from intwa.domain.models import WabaUsage
 
-
 _LONGEST_REGAIN_MINUTES = 24 * 60  # bounds what a garbled header can make intwa wait for
 
 

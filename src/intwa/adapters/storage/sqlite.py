@@ -1,15 +1,16 @@
-"""The SQLite storage adapter: accounts, keys, bindings and snapshots in one WAL-mode file (SPEC §7)."""
+"""The SQLite storage adapter: accounts, keys, bindings, snapshots and history in one WAL-mode file (SPEC §7)."""
 
 from __future__ import annotations
 
 import sqlite3
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import aiosqlite
 import msgspec
 
 from intwa.adapters.storage.sqlite_database import SqliteDatabase, from_utc_text, open_sqlite_database, utc_text
+from intwa.adapters.storage.sqlite_history import SqliteHistory, replace_snapshot
 from intwa.adapters.storage.sqlite_migrations import apply_migrations
 from intwa.domain.errors import (
     AccountAlreadyExists,
@@ -23,15 +24,12 @@ from intwa.domain.models import Account, AccountSummary, Binding, WabaSnapshot
 
 __all__ = ["SqliteDatabase", "SqliteStorage", "open_sqlite_database"]
 
-_SNAPSHOT_ENCODER = msgspec.json.Encoder()
-_SNAPSHOT_DECODER = msgspec.json.Decoder(WabaSnapshot)
 
+class SqliteStorage(SqliteHistory):
+    """The `Storage` port on SQLite; conflicts are decided by the schema's keys inside one transaction.
 
-class SqliteStorage:
-    """The `Storage` port on SQLite; conflicts are decided by the schema's keys inside one transaction."""
-
-    def __init__(self, database: SqliteDatabase) -> None:
-        self._database = database
+    Snapshots, their history and webhook events are the part inherited from `SqliteHistory`.
+    """
 
     async def migrate(self) -> list[int]:
         """Create or upgrade the schema; returns the versions applied now."""
@@ -117,6 +115,8 @@ class SqliteStorage:
         """Store a binding, its WABA's ownership and the WABA's snapshot in one transaction.
 
         The schema refuses what conflicts; the refusal is then explained by what the transaction sees.
+        Changes against a snapshot stored already (another phone number of the WABA is bound) are
+        recorded with source `bind`.
         """
         if snapshot.waba.id != binding.waba_id:
             raise ValueError(f"the snapshot of WABA `{snapshot.waba.id}` cannot go with WABA `{binding.waba_id}`")
@@ -139,11 +139,14 @@ class SqliteStorage:
                 if existing is None:
                     raise  # no conflict the domain knows of: a bug to see, not a user's error
                 stored = existing
-            await _upsert_snapshot(connection, snapshot)
+            await replace_snapshot(connection, snapshot, "bind")
         return stored
 
     async def remove_binding(self, account_name: str, waba_id: str, phone_number_id: str) -> Binding:
-        """Remove a binding; the WABA and its snapshot go with its last binding. `BindingNotFound` if none."""
+        """Remove a binding; the WABA and its snapshot go with its last binding. `BindingNotFound` if none.
+
+        The WABA's history and webhook events stay: history outlives bindings.
+        """
         async with self._database.transaction() as connection:
             rows = await _fetch_all(
                 connection,
@@ -202,16 +205,6 @@ class SqliteStorage:
         rows = await self._database.fetch_all("SELECT waba_id FROM wabas ORDER BY bound_at, waba_id")
         return [waba_id for (waba_id,) in rows]
 
-    async def get_snapshot(self, waba_id: str) -> WabaSnapshot | None:
-        """The WABA's last stored snapshot, if it is bound and has one."""
-        rows = await self._database.fetch_all("SELECT snapshot FROM waba_snapshots WHERE waba_id = ?", (waba_id,))
-        return _SNAPSHOT_DECODER.decode(rows[0][0]) if rows else None
-
-    async def save_snapshot(self, snapshot: WabaSnapshot) -> None:
-        """Replace the WABA's snapshot, if the WABA is still bound (a released WABA keeps none)."""
-        async with self._database.transaction() as connection:
-            await _upsert_snapshot(connection, snapshot)
-
 
 async def _binding_in_the_way(connection: aiosqlite.Connection, binding: Binding) -> Binding | None:
     """The same binding stored already, or raise the domain error that explains why the schema refused it."""
@@ -236,17 +229,6 @@ async def _binding_in_the_way(connection: aiosqlite.Connection, binding: Binding
             f"phone number `{binding.phone_number_id}` is not a phone number of WABA `{binding.waba_id}`"
         )
     return existing
-
-
-async def _upsert_snapshot(connection: aiosqlite.Connection, snapshot: WabaSnapshot) -> None:
-    fetched_at = snapshot.fetched_at.astimezone(UTC)
-    data = _SNAPSHOT_ENCODER.encode(msgspec.structs.replace(snapshot, fetched_at=fetched_at))
-    await connection.execute(
-        """INSERT INTO waba_snapshots (waba_id, snapshot, fetched_at)
-           SELECT ?1, ?2, ?3 WHERE EXISTS (SELECT 1 FROM wabas WHERE waba_id = ?1)
-           ON CONFLICT (waba_id) DO UPDATE SET snapshot = excluded.snapshot, fetched_at = excluded.fetched_at""",
-        (snapshot.waba.id, data, utc_text(fetched_at)),
-    )
 
 
 async def _account_exists(connection: aiosqlite.Connection, name: str) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import NamedTuple
 
@@ -58,17 +59,58 @@ MIGRATIONS: tuple[Migration, ...] = (
             )""",
         ),
     ),
+    # History outlives bindings, so neither table refers to `wabas`: unbinding deletes no history.
+    Migration(
+        2,
+        (
+            """CREATE TABLE history (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                at TEXT NOT NULL,
+                waba_id TEXT NOT NULL,
+                phone_number_id TEXT,
+                field TEXT NOT NULL,
+                old TEXT,
+                new TEXT,
+                source TEXT NOT NULL
+            )""",
+            "CREATE INDEX history_by_time ON history (at, id)",
+            "CREATE INDEX history_by_waba ON history (waba_id, at, id)",
+            "CREATE INDEX history_by_phone_number ON history (phone_number_id, at, id)",
+            """CREATE TABLE webhook_events (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                fingerprint TEXT NOT NULL UNIQUE,
+                received_at TEXT NOT NULL,
+                object_id TEXT NOT NULL,
+                waba_id TEXT,
+                field TEXT NOT NULL,
+                event TEXT,
+                payload TEXT NOT NULL
+            )""",
+            "CREATE INDEX webhook_events_by_time ON webhook_events (received_at, id)",
+            "CREATE INDEX webhook_events_by_waba ON webhook_events (waba_id, received_at, id)",
+        ),
+    ),
 )
 
 
-async def apply_migrations(database: SqliteDatabase) -> list[int]:
-    """Apply the pending steps; safe to run again, and from several processes at once."""
+async def apply_migrations(database: SqliteDatabase, migrations: Sequence[Migration] = MIGRATIONS) -> list[int]:
+    """Apply the pending steps; safe to run again, and from several processes at once.
+
+    Refuses a database whose schema is newer than `migrations` know: code that old would misread it.
+    """
+    known = max(migration.version for migration in migrations)
     async with database.transaction() as connection:
         await connection.execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
         )
+        [(recorded,)] = await connection.execute_fetchall("SELECT max(version) FROM schema_migrations")
+        if recorded is not None and recorded > known:
+            raise RuntimeError(
+                f"the database's schema is at version {recorded}, newer than version {known} that this intwa"
+                " knows; run a newer intwa"
+            )
     applied: list[int] = []
-    for migration in MIGRATIONS:
+    for migration in migrations:
         # The check sits inside the step's own immediate transaction: a process that waited for
         # another one's step sees it recorded and skips it.
         async with database.transaction() as connection:

@@ -16,7 +16,9 @@ from intwa.entrypoints.cli.bindings import bind, bindings, phone_info, unbind, w
 from intwa.entrypoints.cli.context import CliContext
 from intwa.entrypoints.cli.database import db
 from intwa.entrypoints.cli.errors import IntwaGroup
+from intwa.entrypoints.cli.history import history
 from intwa.entrypoints.cli.servers import fake_graph, serve
+from intwa.entrypoints.cli.sync import sync
 
 __all__ = ["CliContext", "cli", "main"]
 
@@ -36,7 +38,7 @@ def cli(ctx: click.Context, config: str | None) -> None:
     ctx.obj = dataclasses.replace(base, config_path=config)
 
 
-for _command in (serve, db, account, bind, unbind, bindings, phone_info, waba_info, fake_graph):
+for _command in (serve, db, account, bind, unbind, bindings, phone_info, waba_info, sync, history, fake_graph):
     cli.add_command(_command)
 
 

@@ -13,7 +13,8 @@ import click
 import msgspec
 
 from intwa.domain.models import AccountSummary, NewApiKey
-from intwa.entrypoints.views import BindingView, PhoneNumberView, View, WabaView
+from intwa.domain.sync import SyncOutcome, SyncReport
+from intwa.entrypoints.views import BindingView, ChangeView, PhoneNumberView, View, WabaView
 
 
 class Row(View):
@@ -85,6 +86,63 @@ class WabaRow(WabaView, Row):
         return (self.waba_id, self.waba_name, self.waba_status)
 
 
+class ChangeRow(ChangeView, Row):
+    HEADERS = ("AT", "WABA ID", "PHONE NUMBER ID", "FIELD", "OLD", "NEW", "SOURCE")
+
+    def cells(self) -> tuple[str, ...]:
+        return (
+            _table_time(self.at),
+            self.waba_id,
+            self.phone_number_id or "-",
+            self.field,
+            _or_dash(self.old),
+            _or_dash(self.new),
+            self.source,
+        )
+
+
+class SyncErrorView(View):
+    code: int
+    message: str
+
+
+class SyncedWabaView(View):
+    waba_id: str
+    changes: int
+    error: SyncErrorView | None
+
+    @classmethod
+    def of(cls, outcome: SyncOutcome) -> SyncedWabaView:
+        error = outcome.error
+        return cls(
+            outcome.waba_id, outcome.changes, None if error is None else SyncErrorView(error.code, error.message)
+        )
+
+
+class SyncReportView(View):
+    """`intwa sync --json`: the counts, then one item per WABA in the order of first binding."""
+
+    refreshed: int
+    changed: int
+    failed: int
+    wabas: list[SyncedWabaView]
+
+    @classmethod
+    def of(cls, report: SyncReport) -> SyncReportView:
+        wabas = [SyncedWabaView.of(outcome) for outcome in report.outcomes]
+        return cls(report.refreshed, report.changed, report.failed, wabas)
+
+    def summary(self) -> str:
+        return f"refreshed {self.refreshed}, changed {self.changed}, failed {self.failed}"
+
+    def failures(self) -> list[str]:
+        return [
+            f"WABA {waba.waba_id}: error {waba.error.code}: {' '.join(waba.error.message.split())}"
+            for waba in self.wabas
+            if waba.error is not None
+        ]
+
+
 def show(rows: Sequence[Row], *, as_json: bool, empty: str) -> None:
     """Print a list: a JSON array, or a table (or `empty` when there is nothing to show)."""
     if as_json:
@@ -104,6 +162,17 @@ def show_one(row: Row, *, as_json: bool, title: str) -> None:
         click.echo(table(row.HEADERS, [row.cells()]))
 
 
+def show_sync_report(report: SyncReport, *, as_json: bool) -> None:
+    """Print a sync's report: a JSON object, or its summary line and, on stderr, a line per failed WABA."""
+    view = SyncReportView.of(report)
+    if as_json:
+        click.echo(msgspec.json.encode(view))
+        return
+    click.echo(view.summary())
+    for line in view.failures():
+        click.echo(line, err=True)
+
+
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     """Plain-text columns separated by two spaces, as wide as their widest cell; never wrapped."""
     widths = [max(len(cell) for cell in column) for column in zip(headers, *rows, strict=True)]
@@ -119,3 +188,7 @@ def _utc(moment: datetime) -> datetime:
 
 def _table_time(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _or_dash(value: str | None) -> str:
+    return "-" if value is None else value

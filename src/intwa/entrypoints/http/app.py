@@ -18,6 +18,7 @@ from intwa.entrypoints.composition import resolve
 from intwa.entrypoints.http.account_api import account_router
 from intwa.entrypoints.http.errors import EXCEPTION_HANDLERS
 from intwa.entrypoints.http.health import healthz, readyz
+from intwa.entrypoints.http.webhook_api import webhook_router
 from intwa.entrypoints.logs import configure_logging
 from intwa.settings import load_settings
 
@@ -31,13 +32,20 @@ def create_app(container: Container) -> Litestar:
         # Open the database and the provider's client now, not on the first request.
         await resolve(container.storage)
         await resolve(container.provider)
+        background_sync = await resolve(container.background_sync)
+        background_sync.start()
+        apply_webhook = await resolve(container.apply_webhook)
         try:
             yield
         finally:
+            # The loop may be mid-refresh: it must end before the database and the client close.
+            await background_sync.stop()
+            await apply_webhook.close()  # refreshes that webhooks started
+            await (await resolve(container.snapshots)).close()
             await resolve(container.shutdown_resources)
 
     return Litestar(
-        route_handlers=[account_router, healthz, readyz],
+        route_handlers=[account_router, webhook_router, healthz, readyz],
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.server.max_body_bytes,
         state=State({"container": container}),
@@ -53,6 +61,7 @@ def create_app(container: Container) -> Litestar:
             ),
         ),
         debug=False,
+        logging_config=None,  # logging is intwa's own (`configure_logging`), not Litestar's default
     )
 
 

@@ -8,6 +8,7 @@ from intwa.container import Container
 from intwa.domain.accounts import Authenticate
 from intwa.domain.bindings import BindPhoneNumber, UnbindPhoneNumber
 from intwa.domain.queries import PhoneInfo, WabaInfo
+from intwa.domain.webhooks import ApplyWebhook
 from intwa.entrypoints.composition import resolve
 
 
@@ -34,3 +35,7 @@ async def provide_phone_info(state: State) -> PhoneInfo:
 
 async def provide_waba_info(state: State) -> WabaInfo:
     return await resolve(container_of(state).waba_info)
+
+
+async def provide_apply_webhook(state: State) -> ApplyWebhook:
+    return await resolve(container_of(state).apply_webhook)

@@ -1,0 +1,165 @@
+"""A storage decorator that remembers reads for at most a second (SPEC §3.7).
+
+The hot path — key lookup, WABA owner, snapshot — then usually reads no database, while what another
+process writes (a CLI `account disable`, `rotate-key`, `sync`, a webhook received by another worker)
+still shows within `max_age_seconds`. Writes made through this process forget what they touch at once.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Hashable
+from datetime import datetime
+from typing import Any, TypeVar
+
+from intwa.domain.models import (
+    Account,
+    AccountSummary,
+    Binding,
+    Change,
+    ChangeSource,
+    WabaSnapshot,
+    WebhookEvent,
+)
+from intwa.domain.ports import Storage
+
+T = TypeVar("T")
+
+MAX_ENTRIES = 100_000
+"""Past this many entries the cache starts afresh: memory stays bounded whatever the key space."""
+
+
+class ReadCachingStorage:
+    """Wraps a `Storage`; caches key lookups, accounts, WABA owners, account WABAs and snapshots."""
+
+    def __init__(
+        self,
+        storage: Storage,
+        max_age_seconds: float = 1.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._storage = storage
+        self._max_age = max_age_seconds
+        self._monotonic = monotonic
+        self._entries: dict[Hashable, tuple[float, Any]] = {}
+
+    def __repr__(self) -> str:
+        return f"ReadCachingStorage({self._storage!r}, max_age_seconds={self._max_age})"
+
+    async def _cached(self, key: Hashable, read: Callable[[], Awaitable[T]]) -> T:
+        now = self._monotonic()
+        entry = self._entries.get(key)
+        if entry is not None and entry[0] > now:
+            value: T = entry[1]
+            return value
+        value = await read()
+        if len(self._entries) >= MAX_ENTRIES:
+            self._entries.clear()
+        self._entries[key] = (now + self._max_age, value)
+        return value
+
+    def forget(self) -> None:
+        """Drop every remembered read."""
+        self._entries.clear()
+
+    def _forget_snapshot(self, waba_id: str) -> None:
+        self._entries.pop(("snapshot", waba_id), None)
+
+    # cached reads
+    async def find_account_by_key_hash(self, key_hash: str) -> Account | None:
+        return await self._cached(("key", key_hash), lambda: self._storage.find_account_by_key_hash(key_hash))
+
+    async def get_account(self, name: str) -> Account | None:
+        return await self._cached(("account", name), lambda: self._storage.get_account(name))
+
+    async def waba_owner(self, waba_id: str) -> str | None:
+        return await self._cached(("owner", waba_id), lambda: self._storage.waba_owner(waba_id))
+
+    async def account_waba_ids(self, account_name: str) -> list[str]:
+        waba_ids = await self._cached(
+            ("account_wabas", account_name), lambda: self._storage.account_waba_ids(account_name)
+        )
+        return list(waba_ids)
+
+    async def get_snapshot(self, waba_id: str) -> WabaSnapshot | None:
+        return await self._cached(("snapshot", waba_id), lambda: self._storage.get_snapshot(waba_id))
+
+    # reads passed through
+    async def migrate(self) -> list[int]:
+        return await self._storage.migrate()
+
+    async def ping(self) -> None:
+        await self._storage.ping()
+
+    async def list_accounts(self) -> list[AccountSummary]:
+        return await self._storage.list_accounts()
+
+    async def find_binding(self, phone_number_id: str) -> Binding | None:
+        return await self._storage.find_binding(phone_number_id)
+
+    async def list_bindings(self, account_name: str | None = None) -> list[Binding]:
+        return await self._storage.list_bindings(account_name)
+
+    async def all_bound_waba_ids(self) -> list[str]:
+        return await self._storage.all_bound_waba_ids()
+
+    async def list_history(self, waba_id: str | None = None, phone_number_id: str | None = None) -> list[Change]:
+        return await self._storage.list_history(waba_id, phone_number_id)
+
+    async def list_webhook_events(self, waba_id: str | None = None) -> list[WebhookEvent]:
+        return await self._storage.list_webhook_events(waba_id)
+
+    # writes: accounts, keys and bindings are rare, so they forget everything
+    async def create_account(self, name: str, key_hash: str, now: datetime) -> Account:
+        try:
+            return await self._storage.create_account(name, key_hash, now)
+        finally:
+            self.forget()
+
+    async def set_account_enabled(self, name: str, enabled: bool) -> Account:
+        try:
+            return await self._storage.set_account_enabled(name, enabled)
+        finally:
+            self.forget()
+
+    async def replace_api_keys(self, name: str, key_hash: str, now: datetime) -> None:
+        try:
+            await self._storage.replace_api_keys(name, key_hash, now)
+        finally:
+            self.forget()
+
+    async def add_binding(self, binding: Binding, snapshot: WabaSnapshot) -> Binding:
+        try:
+            return await self._storage.add_binding(binding, snapshot)
+        finally:
+            self.forget()
+
+    async def remove_binding(self, account_name: str, waba_id: str, phone_number_id: str) -> Binding:
+        try:
+            return await self._storage.remove_binding(account_name, waba_id, phone_number_id)
+        finally:
+            self.forget()
+
+    # writes: snapshots forget only their own WABA
+    async def save_snapshot(self, snapshot: WabaSnapshot, source: ChangeSource) -> list[Change]:
+        try:
+            return await self._storage.save_snapshot(snapshot, source)
+        finally:
+            self._forget_snapshot(snapshot.waba.id)
+
+    async def set_waba_review_status(
+        self, waba_id: str, review_status: str, at: datetime, source: ChangeSource
+    ) -> list[Change]:
+        try:
+            return await self._storage.set_waba_review_status(waba_id, review_status, at, source)
+        finally:
+            self._forget_snapshot(waba_id)
+
+    async def expire_snapshot(self, waba_id: str) -> None:
+        try:
+            await self._storage.expire_snapshot(waba_id)
+        finally:
+            self._forget_snapshot(waba_id)
+
+    async def record_webhook_event(self, event: WebhookEvent) -> bool:
+        return await self._storage.record_webhook_event(event)

@@ -1,0 +1,143 @@
+"""Meta's webhooks at `/intwa-api/whatsapp/webhook` (SPEC §3.9): the handshake and signed event posts.
+
+No API key here: Meta proves itself with the verify token (handshake) and the app secret's HMAC (posts).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import msgspec
+from litestar import MediaType, Request, Router, get, post
+from litestar.connection import ASGIConnection
+from litestar.datastructures import State
+from litestar.di import NamedDependency, Provide
+from litestar.handlers import BaseRouteHandler
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
+from litestar.params import HeaderParameter, QueryParameter
+
+from intwa.domain.errors import WebhookDisabled
+from intwa.domain.webhooks import SIGNATURE_HEADER, ApplyWebhook, verify_signature, verify_subscription
+from intwa.entrypoints.http.dependencies import container_of, provide_apply_webhook
+from intwa.entrypoints.http.schemas import SUCCESS, ErrorEnvelope
+from intwa.settings import WebhookSettings
+
+logger = logging.getLogger("intwa.http")
+
+WEBHOOK_PATH = "/intwa-api/whatsapp/webhook"
+
+
+class WebhookAnswer(msgspec.Struct, kw_only=True):
+    """What Meta gets for a post it signed: the changes are applied (or ignored) already."""
+
+    code: int = 0
+    message: str = SUCCESS
+    data: None = None
+
+
+@dataclass
+class _SignedPostOperation(Operation):
+    """The post's body is read raw (the signature covers its exact bytes), so it is described here."""
+
+    def __post_init__(self) -> None:
+        self.request_body = RequestBody(
+            content={
+                "application/json": OpenAPIMediaType(
+                    schema=Schema(
+                        type=OpenAPIType.OBJECT,
+                        description="A WhatsApp Business Account notification: `object` and `entry[].changes[]`.",
+                    )
+                )
+            },
+            required=True,
+        )
+
+
+def _webhook_settings(state: State) -> WebhookSettings:
+    settings: WebhookSettings = container_of(state).settings().webhook
+    return settings
+
+
+async def require_app_secret(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """Guard: without an app secret no post can be verified, so the endpoint answers like an unknown path."""
+    if not _webhook_settings(connection.app.state).app_secret:
+        logger.warning("a webhook request came, but `webhook.app_secret` is not configured")
+        raise WebhookDisabled(f"no such path: {connection.url.path}")
+
+
+def _errors(codes: dict[int, str]) -> dict[int, ResponseSpec]:
+    """OpenAPI error responses: one error envelope per code, whose first three digits are the status."""
+    return {
+        code // 100: ResponseSpec(data_container=ErrorEnvelope, description=f"Error envelope ({code}): {what}")
+        for code, what in codes.items()
+    }
+
+
+@get(
+    "/",
+    media_type=MediaType.TEXT,
+    summary="Meta's webhook subscription handshake",
+    responses=_errors(
+        {
+            40300: "the verify token does not match",
+            40400: "no `webhook.app_secret` is configured",
+            50000: "unexpected error",
+        }
+    ),
+)
+async def confirm_subscription(
+    state: State,
+    mode: Annotated[str | None, QueryParameter(name="hub.mode")] = None,
+    token: Annotated[str | None, QueryParameter(name="hub.verify_token")] = None,
+    challenge: Annotated[str | None, QueryParameter(name="hub.challenge")] = None,
+) -> str:
+    """Answer Meta's challenge as plain text when it presents `webhook.verify_token`."""
+    verify_token = _webhook_settings(state).verify_token.reveal()
+    return verify_subscription(verify_token, mode, token, challenge)
+
+
+@post(
+    "/",
+    status_code=200,
+    summary="Meta's webhook events",
+    operation_class=_SignedPostOperation,
+    responses=_errors(
+        {
+            40000: "the body is not a JSON object",
+            40100: f"no `{SIGNATURE_HEADER}` header",
+            40300: f"`{SIGNATURE_HEADER}` does not match the body",
+            40400: "no `webhook.app_secret` is configured",
+            41300: "the body is larger than `server.max_body_bytes`",
+            50000: "unexpected error",
+        }
+    ),
+)
+async def receive_events(
+    request: Request[Any, Any, Any],
+    apply_webhook: NamedDependency[ApplyWebhook],
+    signature: Annotated[
+        str | None,
+        HeaderParameter(name=SIGNATURE_HEADER, description="`sha256=` and the hex HMAC-SHA256 of the raw body"),
+    ] = None,
+) -> WebhookAnswer:
+    """Apply a signed notification; nothing is applied unless the signature is the body's HMAC.
+
+    Refreshes from the provider that the events call for run after the answer.
+    """
+    body = await request.body()
+    verify_signature(_webhook_settings(request.app.state).app_secret.reveal(), body, signature)
+    receipt = await apply_webhook(body)
+    logger.debug("webhook applied: %d changes, %d ignored", receipt.applied, receipt.ignored)
+    return WebhookAnswer()
+
+
+webhook_router = Router(
+    path=WEBHOOK_PATH,
+    route_handlers=[confirm_subscription, receive_events],
+    guards=[require_app_secret],
+    dependencies={"apply_webhook": Provide(provide_apply_webhook)},
+    tags=["webhook"],
+)

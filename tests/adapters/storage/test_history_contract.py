@@ -1,0 +1,305 @@
+"""What every `Storage` backend promises about snapshots and the history of their changes (SPEC §3.7, §4)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import msgspec
+import pytest
+
+from intwa.domain.errors import WabaBoundToAnotherAccount
+from intwa.domain.models import Binding, Change, PhoneNumber, TrackedField, Waba, WabaSnapshot
+from intwa.domain.ports import Storage
+from tests.adapters.storage.examples import T0, at, binding_of, create_accounts, snapshot_of
+
+WABA = "278990000057661"
+OTHER_WABA = "278990000057662"
+PHONE = "267300000093634"
+SECOND_PHONE = "267300000093635"
+OTHER_PHONE = "267300000093636"
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def snapshot(waba_id: str = WABA, *phone_ids: str, fetched_at: datetime = T0) -> WabaSnapshot:
+    """A WABA whose every tracked field has a value, with the phone numbers given (PHONE and SECOND_PHONE if none)."""
+    return WabaSnapshot(
+        waba=Waba(id=waba_id, name="PT TIG TECH", review_status="APPROVED"),
+        phone_numbers=tuple(
+            PhoneNumber(
+                id=phone_id,
+                display_phone_number=f"+62 852-1234-{phone_id[-4:]}",
+                verified_name="TIG Tech",
+                status="CONNECTED",
+                quality_rating="GREEN",
+                messaging_limit="TIER_250",
+            )
+            for phone_id in phone_ids or (PHONE, SECOND_PHONE)
+        ),
+        fetched_at=fetched_at,
+    )
+
+
+def changed(before: WabaSnapshot, phone_id: str | None, fetched_at: datetime, **values: str) -> WabaSnapshot:
+    """`before` fetched again at `fetched_at`, with new values for the WABA (phone_id None) or one of its phones."""
+    if phone_id is None:
+        return msgspec.structs.replace(
+            before, waba=msgspec.structs.replace(before.waba, **values), fetched_at=fetched_at
+        )
+    phones = tuple(msgspec.structs.replace(p, **values) if p.id == phone_id else p for p in before.phone_numbers)
+    return msgspec.structs.replace(before, phone_numbers=phones, fetched_at=fetched_at)
+
+
+async def bound(storage: Storage, first: WabaSnapshot | None = None, account: str = "acme") -> WabaSnapshot:
+    """Bind PHONE of the snapshot's WABA to the account with that snapshot; returns the snapshot."""
+    first = first or snapshot()
+    if await storage.get_account(account) is None:
+        await create_accounts(storage, account)
+    await storage.add_binding(binding_of(account, first.waba.id, first.phone_numbers[0].id), first)
+    return first
+
+
+# snapshots
+
+
+async def test_a_snapshot_reads_back_whole_with_unicode_names_and_an_aware_fetch_time(storage: Storage) -> None:
+    await bound(storage)
+    snapshot = WabaSnapshot(
+        waba=Waba(id=WABA, name="PT TIG TECH 🚀 株式会社", review_status="SOME_NEW_STATUS"),
+        phone_numbers=(
+            PhoneNumber(
+                id=PHONE,
+                display_phone_number="+62 852-1234-0016",
+                verified_name="Ünïcødé — Пример",
+                status="FLAGGED",
+                quality_rating="YELLOW",
+                messaging_limit="TIER_2K",
+            ),
+            PhoneNumber(id=SECOND_PHONE, display_phone_number="+62 852-1234-0017"),
+        ),
+        fetched_at=datetime(2026, 11, 27, 17, 0, 0, 654321, tzinfo=timezone(timedelta(hours=8))),
+    )
+
+    await storage.save_snapshot(snapshot, "sync")
+    stored = await storage.get_snapshot(WABA)
+
+    assert stored == snapshot
+    assert stored is not None
+    assert stored.fetched_at == datetime(2026, 11, 27, 9, 0, 0, 654321, tzinfo=UTC)
+    assert stored.fetched_at.utcoffset() == timedelta(0)
+
+
+async def test_saving_a_snapshot_replaces_the_previous_one(storage: Storage) -> None:
+    await bound(storage)
+    newer = snapshot_of(WABA, PHONE, SECOND_PHONE, name="PT TIG TECH (renamed)", fetched_at=at(600))
+
+    await storage.save_snapshot(newer, "sync")
+
+    assert await storage.get_snapshot(WABA) == newer
+
+
+# history
+
+
+async def test_the_first_snapshot_of_a_waba_records_nothing(storage: Storage) -> None:
+    await bound(storage)
+
+    assert await storage.list_history() == []
+
+
+TRACKED: list[tuple[TrackedField, str | None, str, str, str]] = [
+    ("status", SECOND_PHONE, "status", "CONNECTED", "FLAGGED"),
+    ("qualityRating", SECOND_PHONE, "quality_rating", "GREEN", "YELLOW"),
+    ("messageLimit", SECOND_PHONE, "messaging_limit", "TIER_250", "TIER_2K"),
+    ("verifiedName", SECOND_PHONE, "verified_name", "TIG Tech", "TIG Tech Indonesia"),
+    ("displayPhoneNumber", SECOND_PHONE, "display_phone_number", "+62 852-1234-3635", "+62 852-9999-3635"),
+    ("wabaName", None, "name", "PT TIG TECH", "PT TIG TECH 🚀"),
+    ("wabaStatus", None, "review_status", "APPROVED", "REJECTED"),
+]
+
+
+@pytest.mark.parametrize(("field", "phone_id", "attribute", "old", "new"), TRACKED, ids=[t[0] for t in TRACKED])
+async def test_a_change_of_each_tracked_field_is_recorded_with_old_new_source_and_fetch_time(
+    storage: Storage, field: TrackedField, phone_id: str | None, attribute: str, old: str, new: str
+) -> None:
+    first = await bound(storage)
+    jakarta = timezone(timedelta(hours=7))
+    fetched_at = datetime(2026, 11, 27, 16, 0, 0, 1, tzinfo=jakarta)
+
+    changes = await storage.save_snapshot(changed(first, phone_id, fetched_at, **{attribute: new}), "sync")
+
+    expected = Change(datetime(2026, 11, 27, 9, 0, 0, 1, tzinfo=UTC), WABA, phone_id, field, old, new, "sync")
+    assert changes == [expected]
+    assert await storage.list_history() == [expected]
+    assert (await storage.list_history())[0].at.utcoffset() == timedelta(0)
+
+
+async def test_several_changes_are_recorded_waba_first_then_phone_numbers_in_order(storage: Storage) -> None:
+    first = await bound(storage)
+    renamed = changed(first, None, at(60), name="PT TIG")
+    newer = changed(changed(renamed, SECOND_PHONE, at(60), status="FLAGGED"), PHONE, at(60), quality_rating="RED")
+
+    changes = await storage.save_snapshot(newer, "request")
+
+    assert [(c.phone_number_id, c.field, c.source, c.at) for c in changes] == [
+        (None, "wabaName", "request", at(60)),
+        (PHONE, "qualityRating", "request", at(60)),
+        (SECOND_PHONE, "status", "request", at(60)),
+    ]
+    assert await storage.list_history() == changes
+    assert await storage.get_snapshot(WABA) == newer
+
+
+async def test_saving_the_same_changed_snapshot_twice_records_its_changes_once(storage: Storage) -> None:
+    first = await bound(storage)
+    flagged = changed(first, PHONE, at(60), status="FLAGGED")
+
+    recorded = await storage.save_snapshot(flagged, "sync")
+    again = await storage.save_snapshot(msgspec.structs.replace(flagged, fetched_at=at(120)), "request")
+
+    assert again == []
+    assert await storage.list_history() == recorded
+    assert len(recorded) == 1
+
+
+async def test_a_snapshot_that_only_gains_or_loses_phone_numbers_records_nothing(storage: Storage) -> None:
+    await bound(storage, snapshot(WABA, PHONE))
+
+    assert await storage.save_snapshot(snapshot(WABA, PHONE, SECOND_PHONE, fetched_at=at(60)), "sync") == []
+    assert await storage.save_snapshot(snapshot(WABA, SECOND_PHONE, fetched_at=at(120)), "sync") == []
+    assert await storage.list_history() == []
+
+
+async def test_a_changed_snapshot_of_an_unbound_waba_is_neither_stored_nor_recorded(storage: Storage) -> None:
+    first = await bound(storage)
+    await storage.remove_binding("acme", WABA, PHONE)
+
+    assert await storage.save_snapshot(changed(first, PHONE, at(60), status="FLAGGED"), "sync") == []
+    assert await storage.save_snapshot(snapshot(OTHER_WABA, fetched_at=at(60)), "sync") == []
+
+    assert await storage.get_snapshot(WABA) is None
+    assert await storage.get_snapshot(OTHER_WABA) is None
+    assert await storage.list_history() == []
+
+
+async def test_binding_a_second_phone_number_records_what_changed_with_source_bind(storage: Storage) -> None:
+    first = await bound(storage)
+    newer = changed(changed(first, SECOND_PHONE, at(60), quality_rating="YELLOW"), None, at(60), name="PT TIG")
+
+    second = binding_of("acme", WABA, SECOND_PHONE, bound_at=at(60))
+    assert await storage.add_binding(second, newer) == second
+
+    assert await storage.list_history() == [
+        Change(at(60), WABA, None, "wabaName", "PT TIG TECH", "PT TIG", "bind"),
+        Change(at(60), WABA, SECOND_PHONE, "qualityRating", "GREEN", "YELLOW", "bind"),
+    ]
+    assert await storage.get_snapshot(WABA) == newer
+
+
+async def test_a_rejected_bind_neither_stores_its_snapshot_nor_records_changes(storage: Storage) -> None:
+    first = await bound(storage)
+    await create_accounts(storage, "rival")
+    renamed = changed(first, None, at(60), name="Rival's name")
+
+    with pytest.raises(WabaBoundToAnotherAccount):
+        await storage.add_binding(binding_of("rival", WABA, SECOND_PHONE, bound_at=at(60)), renamed)
+
+    assert await storage.get_snapshot(WABA) == first
+    assert await storage.list_history() == []
+
+
+async def test_setting_the_review_status_records_one_change_and_keeps_the_fetch_time(storage: Storage) -> None:
+    first = await bound(storage)
+
+    changes = await storage.set_waba_review_status(WABA, "REJECTED", at(90), "webhook")
+    again = await storage.set_waba_review_status(WABA, "REJECTED", at(120), "webhook")
+
+    expected = Change(at(90), WABA, None, "wabaStatus", "APPROVED", "REJECTED", "webhook")
+    assert changes == [expected]
+    assert again == []
+    assert await storage.list_history() == [expected]
+    assert await storage.get_snapshot(WABA) == changed(first, None, T0, review_status="REJECTED")
+
+
+async def test_setting_the_review_status_of_an_unbound_waba_does_nothing(storage: Storage) -> None:
+    await bound(storage)
+    await storage.remove_binding("acme", WABA, PHONE)
+
+    assert await storage.set_waba_review_status(WABA, "REJECTED", at(90), "webhook") == []
+    assert await storage.set_waba_review_status(OTHER_WABA, "REJECTED", at(90), "webhook") == []
+    assert await storage.get_snapshot(WABA) is None
+    assert await storage.list_history() == []
+
+
+async def test_an_expired_snapshot_keeps_its_data_but_reads_as_fetched_in_1970(storage: Storage) -> None:
+    first = await bound(storage)
+
+    await storage.expire_snapshot(WABA)
+    await storage.expire_snapshot(OTHER_WABA)  # none stored: nothing to do
+
+    expired = await storage.get_snapshot(WABA)
+    assert expired == msgspec.structs.replace(first, fetched_at=EPOCH)
+    assert expired is not None
+    assert expired.fetched_at.utcoffset() == timedelta(0)
+    assert await storage.get_snapshot(OTHER_WABA) is None
+    assert await storage.save_snapshot(snapshot(fetched_at=at(60)), "request") == []
+    assert await storage.get_snapshot(WABA) == snapshot(fetched_at=at(60))
+
+
+async def test_history_is_listed_oldest_first_in_recording_order_for_equal_times(storage: Storage) -> None:
+    await create_accounts(storage, "acme", "zeta")
+    await bound(storage)
+    other = await bound(storage, snapshot(OTHER_WABA, OTHER_PHONE), account="zeta")
+
+    early = await storage.set_waba_review_status(WABA, "PENDING", at(30), "webhook")
+    other_changes = await storage.save_snapshot(changed(other, OTHER_PHONE, at(60), status="BANNED"), "sync")
+    stored = await storage.get_snapshot(WABA)
+    assert stored is not None
+    # The same time as `other_changes`, recorded after them: listed after them.
+    tie = await storage.save_snapshot(
+        changed(changed(stored, PHONE, at(60), status="FLAGGED"), SECOND_PHONE, at(60), quality_rating="RED"), "sync"
+    )
+    stored = await storage.get_snapshot(WABA)
+    assert stored is not None
+    late = await storage.save_snapshot(changed(stored, PHONE, at(120), status="CONNECTED"), "sync")
+
+    assert await storage.list_history() == early + other_changes + tie + late
+    assert await storage.list_history(waba_id=WABA) == early + tie + late
+    assert await storage.list_history(phone_number_id=PHONE) == [tie[0], *late]
+    assert await storage.list_history(waba_id=WABA, phone_number_id=SECOND_PHONE) == [tie[1]]
+    assert await storage.list_history(waba_id=OTHER_WABA, phone_number_id=PHONE) == []
+    assert await storage.list_history(waba_id="nobody") == []
+
+
+async def test_history_outlives_the_binding_and_stays_when_another_account_binds_the_waba(storage: Storage) -> None:
+    first = await bound(storage)
+    recorded = await storage.save_snapshot(changed(first, PHONE, at(60), status="FLAGGED"), "sync")
+    await storage.remove_binding("acme", WABA, PHONE)
+
+    assert await storage.list_history(waba_id=WABA) == recorded
+    await create_accounts(storage, "rival")
+    rebound = await storage.add_binding(
+        binding_of("rival", WABA, PHONE, bound_at=at(120)), snapshot(fetched_at=at(120))
+    )
+
+    assert rebound == Binding("rival", WABA, PHONE, "6285212340016", at(120))
+    assert await storage.list_history(waba_id=WABA) == recorded  # a first snapshot again: nothing new
+
+
+def _with_quality(base: WabaSnapshot, quality: str, fetched_at: datetime) -> WabaSnapshot:
+    phones = tuple(msgspec.structs.replace(phone, quality_rating=quality) for phone in base.phone_numbers)
+    return msgspec.structs.replace(base, phone_numbers=phones, fetched_at=fetched_at)
+
+
+async def test_a_snapshot_older_than_the_stored_one_is_not_stored(storage: Storage) -> None:
+    await create_accounts(storage, "IW0001")
+    await storage.add_binding(binding_of("IW0001", WABA, PHONE), snapshot(WABA, PHONE))
+    newer = _with_quality(snapshot(WABA, PHONE), "RED", T0 + timedelta(seconds=10))
+    older = _with_quality(snapshot(WABA, PHONE), "YELLOW", T0 + timedelta(seconds=5))
+
+    await storage.save_snapshot(newer, "sync")
+    late = await storage.save_snapshot(older, "request")
+
+    assert late == []
+    assert await storage.get_snapshot(WABA) == newer
+    assert [change.new for change in await storage.list_history(WABA)] == ["RED"]
