@@ -49,16 +49,31 @@ def clock() -> FakeClock | None:
 
 
 @pytest.fixture
+def settings_overrides() -> dict[str, str]:
+    """`SECTION__KEY` settings on top of the defaults below; a module overrides this fixture to add some."""
+    return {}
+
+
+@pytest.fixture
 async def container(
-    tmp_path: Path, fake_data_path: Path, fake_provider: FakeProvider, clock: FakeClock | None
+    tmp_path: Path,
+    fake_data_path: Path,
+    fake_provider: FakeProvider,
+    clock: FakeClock | None,
+    settings_overrides: dict[str, str],
 ) -> AsyncIterator[Container]:
     # The Graph backend is configured and then overridden, as a deployment's tests would do.
+    # Background sync is off unless a module turns it on, so provider call counts are exact.
     settings = make_settings(
         tmp_path,
         fake_data_path,
-        PROVIDER__BACKEND="graph",
-        GRAPH__ACCESS_TOKEN="test-token",
-        SERVER__MAX_BODY_BYTES="2048",
+        **{
+            "PROVIDER__BACKEND": "graph",
+            "GRAPH__ACCESS_TOKEN": "test-token",
+            "SERVER__MAX_BODY_BYTES": "2048",
+            "SYNC__INTERVAL_SECONDS": "0",
+            **settings_overrides,
+        },
     )
     container = build_container(settings)
     container.provider.override(providers.Object(fake_provider))

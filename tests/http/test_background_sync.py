@@ -3,31 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
-from dependency_injector import providers
 
 from intwa.adapters.provider.fake import FakeProvider
-from intwa.container import Container, build_container
 from intwa.domain.ports import Storage
-from tests.conftest import PHONE_ID, WABA_ID, make_settings
+from tests.conftest import PHONE_ID, WABA_ID
 from tests.http.conftest import ACCOUNT, Api
 
 INTERVAL_SECONDS = "0.2"
 
 
 @pytest.fixture
-async def container(tmp_path: Path, fake_data_path: Path, fake_provider: FakeProvider) -> AsyncIterator[Container]:
-    """The conftest's container, with a background sync every 0.2 s."""
-    settings = make_settings(tmp_path, fake_data_path, SYNC__INTERVAL_SECONDS=INTERVAL_SECONDS)
-    container = build_container(settings)
-    container.provider.override(providers.Object(fake_provider))
-    storage: Storage = await container.storage()
-    await storage.migrate()
-    yield container
-    await container.shutdown_resources()
+def settings_overrides() -> dict[str, str]:
+    """A background sync every 0.2 s."""
+    return {"SYNC__INTERVAL_SECONDS": INTERVAL_SECONDS}
 
 
 async def test_the_server_refreshes_a_bound_waba_in_the_background(

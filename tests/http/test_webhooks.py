@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from dependency_injector import providers
 from litestar.testing import AsyncTestClient
 
 from intwa.adapters.provider.fake import FakeProvider
@@ -44,22 +42,9 @@ def fake_data_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-async def container(tmp_path: Path, fake_data_path: Path, fake_provider: FakeProvider) -> AsyncIterator[Container]:
-    """The HTTP tests' container, with webhooks configured and no background sync to add provider calls."""
-    settings = make_settings(
-        tmp_path,
-        fake_data_path,
-        WEBHOOK__APP_SECRET=APP_SECRET,
-        WEBHOOK__VERIFY_TOKEN=VERIFY_TOKEN,
-        SERVER__MAX_BODY_BYTES="2048",
-        SYNC__INTERVAL_SECONDS="0",
-    )
-    container = build_container(settings)
-    container.provider.override(providers.Object(fake_provider))
-    storage: Storage = await container.storage()
-    await storage.migrate()
-    yield container
-    await container.shutdown_resources()
+def settings_overrides() -> dict[str, str]:
+    """Webhooks configured; no background sync to add provider calls."""
+    return {"WEBHOOK__APP_SECRET": APP_SECRET, "WEBHOOK__VERIFY_TOKEN": VERIFY_TOKEN}
 
 
 @pytest.fixture
