@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Protocol
 
@@ -139,6 +140,23 @@ class Storage(Protocol):
         """Set the review status in the WABA's snapshot and record the change; `[]` if unchanged or unbound."""
         ...
 
+    def lock_refresh(self, waba_id: str) -> AbstractAsyncContextManager[WabaSnapshot | None]:
+        """Hold the WABA's refresh lock, shared by every process and instance using this store.
+
+        Yields the snapshot stored at the moment the lock is acquired, read from the store itself (never
+        from a cache), so a refresher that waited can see that another one has just refreshed the WABA
+        and skip its own provider call. Released when the block ends, also on error or cancellation.
+        """
+        ...
+
+    async def claim_for_sync(self, waba_id: str, holder: str, until: datetime, now: datetime) -> bool:
+        """Claim the WABA for the background sync of `holder` until `until`.
+
+        True when it was not claimed, its claim has expired (`now` past it), or `holder` holds it:
+        instances sharing the store then share the sync's work instead of each refreshing every WABA.
+        """
+        ...
+
     async def expire_snapshot(self, waba_id: str) -> None:
         """Make the WABA's snapshot due for a refresh and too old to be served stale."""
         ...
@@ -154,4 +172,12 @@ class Storage(Protocol):
 
     async def list_webhook_events(self, waba_id: str | None = None) -> list[WebhookEvent]:
         """Recorded webhook events, oldest first, optionally those of one WABA."""
+        ...
+
+
+class RateLimiter(Protocol):
+    """Counts each account's requests per minute, across every process and instance using one store."""
+
+    async def hit(self, account_name: str, limit_per_minute: int, now: datetime) -> float | None:
+        """Count one request; None while the account is within the limit, else seconds until it may retry."""
         ...
