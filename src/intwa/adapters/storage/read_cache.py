@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable, Hashable
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -160,6 +161,12 @@ class ReadCachingStorage:
             await self._storage.expire_snapshot(waba_id)
         finally:
             self._forget_snapshot(waba_id)
+
+    def lock_refresh(self, waba_id: str) -> AbstractAsyncContextManager[WabaSnapshot | None]:
+        return self._storage.lock_refresh(waba_id)
+
+    async def claim_for_sync(self, waba_id: str, holder: str, until: datetime, now: datetime) -> bool:
+        return await self._storage.claim_for_sync(waba_id, holder, until, now)
 
     async def record_webhook_event(self, event: WebhookEvent) -> bool:
         return await self._storage.record_webhook_event(event)
