@@ -1,8 +1,9 @@
 """Provider calls per 1,000 phoneInfo requests: `intwa serve` against `intwa fake-graph`, many clients.
 
-    uv run python bench/freshness.py [--clients 50] [--seconds 30] [--ttl 5]
+    uv run python bench/freshness.py [--clients 50] [--seconds 30] [--ttl 5] [--storage sqlite|postgres]
 
-Starts both servers on free loopback ports with a temporary SQLite file, binds one WABA, then lets
+Starts both servers on free loopback ports with a temporary SQLite file (or, with `--storage postgres`,
+a database of its own on the server of `--postgres-dsn`, dropped at the end), binds one WABA, then lets
 the clients call phoneInfo as fast as they can, and reads the fake Graph's call counter.
 """
 
@@ -12,13 +13,18 @@ import argparse
 import asyncio
 import json
 import os
+import secrets
 import socket
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
+import asyncpg
 import httpx
 
 INTWA = str(Path(sys.executable).parent / "intwa")
@@ -66,19 +72,51 @@ async def drive(url: str, key: str, clients: int, seconds: float) -> tuple[int, 
     return len(latencies), failures, latencies
 
 
+async def _admin(dsn: str, sql: str) -> None:
+    connection = await asyncpg.connect(dsn)
+    try:
+        await connection.execute(sql)
+    finally:
+        await connection.close()
+
+
+@contextmanager
+def storage_settings(storage: str, folder: str, admin_dsn: str) -> Iterator[dict[str, str]]:
+    """The `INTWA_STORAGE__*` variables of a new store: a SQLite file in `folder`, or a new PostgreSQL database."""
+    if storage == "sqlite":
+        yield {"INTWA_STORAGE__SQLITE_PATH": f"{folder}/intwa.db"}
+        return
+    name = f"intwa_bench_{os.getpid()}_{secrets.token_hex(4)}"
+    asyncio.run(_admin(admin_dsn, f'CREATE DATABASE "{name}"'))
+    try:
+        dsn = urlunsplit(urlsplit(admin_dsn)._replace(path=f"/{name}"))
+        yield {"INTWA_STORAGE__BACKEND": "postgres", "INTWA_STORAGE__POSTGRES_DSN": dsn}
+    finally:
+        asyncio.run(_admin(admin_dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--ttl", type=float, default=5.0)
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--storage", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument(
+        "--postgres-dsn",
+        default="postgresql://postgres@127.0.0.1:5432/postgres",
+        help="a server where the user may create databases (with --storage postgres)",
+    )
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory() as folder:
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        storage_settings(args.storage, folder, args.postgres_dsn) as storage,
+    ):
         graph_port, port = free_port(), free_port()
         env = {
             **os.environ,
-            "INTWA_STORAGE__SQLITE_PATH": f"{folder}/intwa.db",
+            **storage,
             "INTWA_PROVIDER__BACKEND": "graph",
             "INTWA_GRAPH__BASE_URL": f"http://127.0.0.1:{graph_port}",
             "INTWA_GRAPH__ACCESS_TOKEN": "bench-token",
@@ -117,7 +155,9 @@ def main() -> None:
     calls = {name: after[name] - before.get(name, 0) for name in after}
     graph_calls = sum(calls.values())
     latencies.sort()
-    print(f"clients={args.clients} seconds={args.seconds} ttl={args.ttl}s workers={args.workers}")
+    print(
+        f"clients={args.clients} seconds={args.seconds} ttl={args.ttl}s workers={args.workers} storage={args.storage}"
+    )
     print(f"phoneInfo requests: {requests} ({requests / args.seconds:.0f}/s), failures: {failures}")
     p50, p99 = latencies[len(latencies) // 2], latencies[int(len(latencies) * 0.99)]
     print(f"latency p50={p50 * 1000:.1f} ms p99={p99 * 1000:.1f} ms")

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from intwa.settings import Settings, load_settings
+from tests.postgres import PostgresServer, require_server
 
 GRAPH_FIXTURES = Path(__file__).parent / "fixtures" / "graph"
 
@@ -84,3 +85,25 @@ def make_settings(tmp_path: Path, fake_data_path: Path, **overrides: str) -> Set
 @pytest.fixture
 def settings(tmp_path: Path, fake_data_path: Path) -> Settings:
     return make_settings(tmp_path, fake_data_path)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> PostgresServer:
+    """The PostgreSQL server of `tests/postgres.py`; its tests are skipped (in CI: failed) without one."""
+    return require_server()
+
+
+@pytest.fixture(scope="session")
+def postgres_database(postgres_server: PostgresServer) -> Iterator[str]:
+    """The DSN of a database of this test session's own, dropped at its end."""
+    dsn = postgres_server.create_database()
+    yield dsn
+    postgres_server.drop_database(dsn)
+
+
+@pytest.fixture
+def fresh_postgres_database(postgres_server: PostgresServer) -> Iterator[str]:
+    """The DSN of an empty database of this test's own, dropped after it."""
+    dsn = postgres_server.create_database()
+    yield dsn
+    postgres_server.drop_database(dsn)

@@ -6,19 +6,27 @@ Resources (database connections, the HTTP client) open on first use and close wi
 
 from __future__ import annotations
 
+import os
+import secrets
+import socket
 from operator import attrgetter
 
 from dependency_injector import containers, providers
 
 from intwa.adapters.clock import SystemClock
+from intwa.adapters.provider.counting import CountingProvider
 from intwa.adapters.provider.fake import FakeProvider
 from intwa.adapters.provider.graph import GraphProvider, open_graph_client
+from intwa.adapters.rate_limit.postgres import PostgresRateLimiter
+from intwa.adapters.rate_limit.sqlite import open_sqlite_rate_limiter
+from intwa.adapters.storage.postgres import PostgresStorage, open_postgres_pool
 from intwa.adapters.storage.read_cache import ReadCachingStorage
 from intwa.adapters.storage.sqlite import SqliteStorage, open_sqlite_database
 from intwa.domain.accounts import AccountAdministration, Authenticate
 from intwa.domain.bindings import BindPhoneNumber, ListBindings, UnbindPhoneNumber
 from intwa.domain.history import ListHistory
 from intwa.domain.queries import PhoneInfo, WabaInfo
+from intwa.domain.rate_limits import LimitRequests
 from intwa.domain.snapshots import Snapshots
 from intwa.domain.sync import BackgroundSync, SyncWabas
 from intwa.domain.webhooks import ApplyWebhook
@@ -28,14 +36,25 @@ MEMORY_MAX_AGE_SECONDS = 1.0
 """How long a process may answer from memory what another process may have changed (SPEC §3.7)."""
 
 
+def _rate_limit_switch(limit_per_minute: int) -> str:
+    return "on" if limit_per_minute else "off"
+
+
+def new_instance_id() -> str:
+    """Who this process is among the instances and workers sharing a store, e.g. in background-sync claims."""
+    return f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
+
+
 class Container(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=Settings)
     clock = providers.Singleton(SystemClock)
 
     sqlite_database = providers.Resource(open_sqlite_database, settings.provided.storage.sqlite_path)
+    postgres_database = providers.Resource(open_postgres_pool, settings.provided.storage.postgres_dsn)
     database_storage = providers.Selector(
         settings.provided.storage.backend,
         sqlite=providers.Singleton(SqliteStorage, sqlite_database),
+        postgres=providers.Singleton(PostgresStorage, postgres_database),
     )
     storage = providers.Singleton(ReadCachingStorage, database_storage, max_age_seconds=MEMORY_MAX_AGE_SECONDS)
 
@@ -47,25 +66,50 @@ class Container(containers.DeclarativeContainer):
         graph=providers.Singleton(GraphProvider, graph_client, settings.provided.graph),
         fake=providers.Singleton(FakeProvider.from_file, provider_settings.provided.fake_data),
     )
+    # The use cases get the provider through this counter (for `/metrics`); overriding `provider` keeps it.
+    counting_provider = providers.Singleton(CountingProvider, provider)
 
     snapshots = providers.Singleton(
         Snapshots,
         storage,
-        provider,
+        counting_provider,
         clock,
         ttl_seconds=settings.provided.cache.ttl_seconds,
         max_stale_seconds=settings.provided.cache.max_stale_seconds,
     )
     authenticate = providers.Singleton(Authenticate, storage)
+    # Per-account request counters shared by every process on the storage backend (SQLite: a file of their own).
+    rate_limiter = providers.Selector(
+        settings.provided.storage.backend,
+        sqlite=providers.Resource(open_sqlite_rate_limiter, settings.provided.storage.sqlite_path),
+        postgres=providers.Singleton(PostgresRateLimiter, postgres_database),
+    )
+    # Without a limit nothing is counted and no rate limiter is ever opened.
+    limit_requests = providers.Singleton(
+        LimitRequests,
+        providers.Selector(
+            providers.Callable(_rate_limit_switch, settings.provided.server.rate_limit_per_minute),
+            on=rate_limiter,
+            off=providers.Object(None),
+        ),
+        clock,
+        limit_per_minute=settings.provided.server.rate_limit_per_minute,
+    )
     accounts = providers.Singleton(AccountAdministration, storage, clock)
-    bind_phone_number = providers.Singleton(BindPhoneNumber, storage, provider, snapshots, clock)
+    bind_phone_number = providers.Singleton(BindPhoneNumber, storage, counting_provider, snapshots, clock)
     unbind_phone_number = providers.Singleton(UnbindPhoneNumber, storage)
     list_bindings = providers.Singleton(ListBindings, storage)
     phone_info = providers.Singleton(PhoneInfo, storage, snapshots)
     waba_info = providers.Singleton(WabaInfo, storage, snapshots)
     sync_wabas = providers.Singleton(SyncWabas, storage, snapshots)
+    instance_id = providers.Singleton(new_instance_id)
     background_sync = providers.Singleton(
-        BackgroundSync, snapshots, storage, clock, interval_seconds=settings.provided.sync.interval_seconds
+        BackgroundSync,
+        snapshots,
+        storage,
+        clock,
+        interval_seconds=settings.provided.sync.interval_seconds,
+        holder=instance_id,
     )
     list_history = providers.Singleton(ListHistory, storage)
     apply_webhook = providers.Singleton(ApplyWebhook, storage, snapshots, clock)

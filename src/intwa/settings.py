@@ -6,7 +6,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -52,7 +52,7 @@ class ServerSettings(_Section, frozen=True):
     port: int = 8080
     workers: int = 1
     max_body_bytes: int = 65536
-    rate_limit_per_minute: int = 0
+    rate_limit_per_minute: Annotated[int, msgspec.Meta(ge=0)] = 0  # 0 = off
 
 
 class StorageSettings(_Section, frozen=True):

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import msgspec
 import pytest
 
 from intwa.adapters.storage.read_cache import MAX_ENTRIES, ReadCachingStorage
+from intwa.domain.models import Binding, PhoneNumber, Waba, WabaSnapshot
 from intwa.domain.ports import Storage
+from tests.conftest import PHONE_ID, WABA_ID
 from tests.fakes.storage import InMemoryStorage
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
@@ -106,3 +109,21 @@ async def test_the_cache_never_holds_more_than_its_bound(cached: ReadCachingStor
     await cached.find_account_by_key_hash("hash-1")
 
     assert len(cached._entries) <= MAX_ENTRIES
+
+
+async def test_a_refresh_lock_yields_what_is_stored_and_then_forgets_the_remembered_snapshot(
+    cached: ReadCachingStorage, inner: CountingStorage
+) -> None:
+    await inner.create_account("IW0002", "hash-2", NOW)
+    binding = Binding("IW0002", WABA_ID, PHONE_ID, "6285212340016", NOW)
+    old = WabaSnapshot(Waba(WABA_ID, "PT TIG TECH"), (PhoneNumber(PHONE_ID, "+62 852-1234-0016"),), fetched_at=NOW)
+    await inner.add_binding(binding, old)
+    assert await cached.get_snapshot(WABA_ID) == old  # remembered
+    newer = msgspec.structs.replace(old, fetched_at=NOW + timedelta(seconds=5))
+    await inner.save_snapshot(newer, "request")  # stored by another instance
+
+    async with cached.lock_refresh(WABA_ID) as locked:
+        assert locked == newer
+        assert await cached.get_snapshot(WABA_ID) == old  # within the second, and nothing written here
+
+    assert await cached.get_snapshot(WABA_ID) == newer

@@ -46,9 +46,15 @@ def wait_until_healthy(url: str, process: subprocess.Popen[bytes]) -> None:
 
 
 class Deployment:
-    """A fake Graph server and an intwa server pointed at it, sharing one SQLite file."""
+    """A fake Graph server and intwa servers pointed at it, sharing one SQLite file or PostgreSQL database.
 
-    def __init__(self, tmp_path: Path, fake_data: dict[str, Any]) -> None:
+    With `postgres_dsn` the store is that database, its DSN given as `INTWA_STORAGE__POSTGRES_DSN`;
+    `extra_config` is TOML appended to the configuration (sections the base one does not have).
+    """
+
+    def __init__(
+        self, tmp_path: Path, fake_data: dict[str, Any], *, postgres_dsn: str | None = None, extra_config: str = ""
+    ) -> None:
         self.tmp_path = tmp_path
         self.database = tmp_path / "var" / "intwa.db"
         self.data_path = tmp_path / "graph-data.json"
@@ -64,7 +70,7 @@ host = "127.0.0.1"
 port = {self.port}
 
 [storage]
-sqlite_path = "{self.database}"
+{'backend = "postgres"' if postgres_dsn else f'sqlite_path = "{self.database}"'}
 
 [provider]
 backend = "graph"
@@ -77,11 +83,13 @@ max_retries = 1
 
 [logging]
 level = "WARNING"
-""",
+{extra_config}""",
             encoding="utf-8",
         )
         self.env = {**os.environ, "INTWA_GRAPH__ACCESS_TOKEN": GRAPH_TOKEN}
         self.env.pop("INTWA_CONFIG", None)
+        if postgres_dsn:
+            self.env["INTWA_STORAGE__POSTGRES_DSN"] = postgres_dsn
         self.processes: list[subprocess.Popen[bytes]] = []
         self.server: subprocess.Popen[bytes] | None = None
 
@@ -99,9 +107,23 @@ level = "WARNING"
         graph = self._start("fake-graph", "--port", str(self.graph_port), "--data", str(self.data_path))
         wait_until_healthy(f"http://127.0.0.1:{self.graph_port}", graph)
 
-    def start_server(self) -> None:
-        self.server = self._start("serve")
+    def start_server(self, *options: str) -> None:
+        self.server = self._start("serve", *options)
         wait_until_healthy(self.url, self.server)
+
+    def start_instances(self, count: int, *, with_graph: bool = False) -> list[str]:
+        """`count` more `intwa serve` processes on this configuration and store, started at once; their URLs.
+
+        `with_graph` starts the fake Graph server at the same time (instances do not call it as they start).
+        """
+        ports = [free_port() for _ in range(count)]
+        starting = {f"http://127.0.0.1:{port}": self._start("serve", "--port", str(port)) for port in ports}
+        if with_graph:
+            graph = self._start("fake-graph", "--port", str(self.graph_port), "--data", str(self.data_path))
+            starting[f"http://127.0.0.1:{self.graph_port}"] = graph
+        for url, process in starting.items():
+            wait_until_healthy(url, process)
+        return [f"http://127.0.0.1:{port}" for port in ports]
 
     def kill_server(self) -> None:
         assert self.server is not None

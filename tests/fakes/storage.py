@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 import msgspec
@@ -25,8 +28,17 @@ class _OwnedWaba(msgspec.Struct, frozen=True):
     bound_at: datetime
 
 
+class _SyncClaim(msgspec.Struct, frozen=True):
+    holder: str
+    until: datetime
+
+
 class InMemoryStorage:
-    """The `Storage` port in dictionaries. Every method runs without awaiting, so each one is atomic."""
+    """The `Storage` port in dictionaries. Every method runs without awaiting, so each one is atomic.
+
+    Several `Snapshots` or `BackgroundSync` over one instance stand for several intwa instances on one
+    database: they share its refresh locks and sync claims.
+    """
 
     def __init__(self) -> None:
         self.accounts: dict[str, Account] = {}
@@ -36,6 +48,8 @@ class InMemoryStorage:
         self.snapshots: dict[str, WabaSnapshot] = {}
         self.history: list[Change] = []  # in recording order; outlives bindings
         self.webhook_events: dict[str, WebhookEvent] = {}  # fingerprint -> event, in recording order
+        self.refresh_locks: dict[str, asyncio.Lock] = {}
+        self.sync_claims: dict[str, _SyncClaim] = {}
 
     async def migrate(self) -> list[int]:
         return []
@@ -156,6 +170,18 @@ class InMemoryStorage:
         stored = self.snapshots.get(waba_id)
         if stored is not None:
             self.snapshots[waba_id] = msgspec.structs.replace(stored, fetched_at=EXPIRED_AT)
+
+    @asynccontextmanager
+    async def lock_refresh(self, waba_id: str) -> AsyncIterator[WabaSnapshot | None]:
+        async with self.refresh_locks.setdefault(waba_id, asyncio.Lock()):
+            yield self.snapshots.get(waba_id)
+
+    async def claim_for_sync(self, waba_id: str, holder: str, until: datetime, now: datetime) -> bool:
+        claim = self.sync_claims.get(waba_id)
+        if claim is not None and claim.holder != holder and claim.until >= now:
+            return False
+        self.sync_claims[waba_id] = _SyncClaim(holder, until)
+        return True
 
     async def list_history(self, waba_id: str | None = None, phone_number_id: str | None = None) -> list[Change]:
         return sorted(

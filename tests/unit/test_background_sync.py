@@ -250,3 +250,57 @@ async def test_the_loop_really_runs_in_the_background_and_stops(
 
     assert background.refreshes == refreshes
     assert [change.new for change in await storage.list_history(WABA_ID)] == ["YELLOW"]
+
+
+# several instances on one store: each runs its own loop, with its own holder id
+
+
+@pytest.mark.usefixtures("two_wabas")
+async def test_two_instances_share_a_round_instead_of_each_refreshing_every_waba(
+    snapshots: Snapshots, storage: InMemoryStorage, provider: FakeProvider, clock: FakeClock, sleep: RecordingSleep
+) -> None:
+    other_snapshots = Snapshots(storage, provider, clock, ttl_seconds=TTL_SECONDS, max_stale_seconds=MAX_STALE_SECONDS)
+    instances = [
+        BackgroundSync(snapshots, storage, clock, interval_seconds=INTERVAL, holder="host-a-1", sleep=sleep),
+        BackgroundSync(other_snapshots, storage, clock, interval_seconds=INTERVAL, holder="host-b-1", sleep=sleep),
+    ]
+    provider.latency_seconds = 0.02  # both reach each WABA while its refresh is under way
+    clock.advance(INTERVAL)
+    before = _fetches(provider)
+
+    await asyncio.gather(*(instance.run_round() for instance in instances))
+
+    assert _fetches(provider) - before == 2
+    assert sum(instance.refreshes for instance in instances) == 2
+    assert sum(instance.skips for instance in instances) == 2
+
+
+@pytest.mark.usefixtures("two_wabas")
+async def test_wabas_claimed_by_an_instance_that_went_away_are_taken_over_once_the_claim_expires(
+    background: BackgroundSync, storage: InMemoryStorage, provider: FakeProvider, clock: FakeClock
+) -> None:
+    clock.advance(INTERVAL)
+    for waba_id in (WABA_ID, OTHER_WABA_ID):
+        assert await storage.claim_for_sync(
+            waba_id, "gone-42", until=clock.now() + timedelta(seconds=1), now=clock.now()
+        )
+    before = _fetches(provider)
+
+    await background.run_round()
+
+    assert (_fetches(provider) - before, background.refreshes, background.skips) == (0, 0, 2)
+    clock.advance(2)
+    await background.run_round()
+    assert (_fetches(provider) - before, background.refreshes, background.skips) == (2, 2, 2)
+    assert not await storage.claim_for_sync(WABA_ID, "gone-42", until=clock.now(), now=clock.now())
+
+
+async def test_each_loop_has_a_holder_id_of_its_own(
+    snapshots: Snapshots, storage: InMemoryStorage, clock: FakeClock
+) -> None:
+    first, second = (BackgroundSync(snapshots, storage, clock, interval_seconds=INTERVAL) for _ in range(2))
+
+    assert first.holder != second.holder
+    assert (
+        BackgroundSync(snapshots, storage, clock, interval_seconds=INTERVAL, holder="host-1-ab").holder == "host-1-ab"
+    )

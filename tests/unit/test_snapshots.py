@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+import msgspec
+
 from intwa.adapters.provider.fake import FakeProvider
 from intwa.domain.accounts import AccountAdministration
 from intwa.domain.bindings import BindPhoneNumber
@@ -12,7 +14,7 @@ from intwa.domain.snapshots import Snapshots
 from tests.conftest import OTHER_WABA_ID, OTHER_WABA_PHONE_ID, PHONE_ID, WABA_ID
 from tests.fakes.clock import FakeClock
 from tests.fakes.storage import InMemoryStorage
-from tests.unit.conftest import TTL_SECONDS
+from tests.unit.conftest import MAX_STALE_SECONDS, TTL_SECONDS
 
 
 async def _bound(accounts: AccountAdministration, bind: BindPhoneNumber) -> None:
@@ -96,3 +98,84 @@ async def test_waba_info_refreshes_on_request_when_asked(
 
     assert [waba.name for waba in cached] == ["PT TIG TECH", "PT TIG CODE"]
     assert [waba.name for waba in refreshed] == ["PT TIG TECH GLOBAL", "PT TIG CODE"]
+
+
+# several instances on one store: each has its own `Snapshots`, the store's refresh lock is shared
+
+
+async def test_two_instances_refreshing_an_expired_waba_at_once_make_one_provider_call(
+    accounts: AccountAdministration,
+    bind: BindPhoneNumber,
+    storage: InMemoryStorage,
+    snapshots: Snapshots,
+    provider: FakeProvider,
+    clock: FakeClock,
+) -> None:
+    await _bound(accounts, bind)
+    other_instance = Snapshots(storage, provider, clock, ttl_seconds=TTL_SECONDS, max_stale_seconds=MAX_STALE_SECONDS)
+    provider.latency_seconds = 0.01
+    provider.update_phone(WABA_ID, PHONE_ID, quality_rating="RED")
+    before = provider.calls.copy()
+    clock.advance(TTL_SECONDS + 1)
+
+    answers = await asyncio.gather(
+        *(PhoneInfo(storage, instance)("IW0001", WABA_ID) for instance in (snapshots, other_instance) * 20)
+    )
+
+    assert {answer[0].quality_rating for answer in answers} == {"RED"}
+    assert provider.calls["fetch_waba"] - before["fetch_waba"] == 1
+    assert provider.calls["fetch_phone_numbers"] - before["fetch_phone_numbers"] == 1
+    assert [change.new for change in await storage.list_history(WABA_ID)] == ["RED"]
+
+
+async def test_a_refresh_that_waited_for_another_instance_takes_the_snapshot_it_stored(
+    accounts: AccountAdministration,
+    bind: BindPhoneNumber,
+    storage: InMemoryStorage,
+    snapshots: Snapshots,
+    provider: FakeProvider,
+    clock: FakeClock,
+) -> None:
+    await _bound(accounts, bind)
+    clock.advance(TTL_SECONDS + 1)
+    before = sum(provider.calls.values())
+
+    async with storage.lock_refresh(WABA_ID) as stored:  # another instance is refreshing
+        assert stored is not None
+        waiting = asyncio.create_task(snapshots.get(WABA_ID))
+        await asyncio.sleep(0.01)
+        assert not waiting.done()
+        theirs = msgspec.structs.replace(stored, fetched_at=clock.now())
+        await storage.save_snapshot(theirs, "request")
+
+    assert await waiting == theirs
+    assert sum(provider.calls.values()) == before
+
+
+async def test_a_forced_refresh_that_waited_asks_meta_unless_the_other_fetched_after_it_was_asked(
+    accounts: AccountAdministration,
+    bind: BindPhoneNumber,
+    storage: InMemoryStorage,
+    snapshots: Snapshots,
+    provider: FakeProvider,
+    clock: FakeClock,
+) -> None:
+    await _bound(accounts, bind)
+    provider.update_waba(WABA_ID, name="PT TIG TECH GLOBAL")
+
+    async with storage.lock_refresh(WABA_ID) as stored:  # fetched when the refresh was asked for: not newer
+        assert stored is not None
+        forced = asyncio.create_task(snapshots.get(WABA_ID, refresh=True))
+        await asyncio.sleep(0.01)
+    assert (await forced).waba.name == "PT TIG TECH GLOBAL"
+
+    calls = sum(provider.calls.values())
+    async with storage.lock_refresh(WABA_ID) as stored:
+        assert stored is not None
+        forced = asyncio.create_task(snapshots.get(WABA_ID, refresh=True))
+        await asyncio.sleep(0.01)
+        clock.advance(1)
+        theirs = msgspec.structs.replace(stored, fetched_at=clock.now())  # fetched after it was asked for
+        await storage.save_snapshot(theirs, "request")
+    assert await forced == theirs
+    assert sum(provider.calls.values()) == calls

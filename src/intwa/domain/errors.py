@@ -143,3 +143,13 @@ class MalformedWebhook(DomainError):
     """A correctly signed webhook post whose body is not a JSON object."""
 
     code = 40000
+
+
+class RateLimited(DomainError):
+    """The account sent more than `server.rate_limit_per_minute` requests in this minute."""
+
+    code = 42900
+
+    def __init__(self, message: str, *, retry_after_seconds: int) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 import msgspec
 
-from intwa.domain.errors import ProviderError, ProviderUnavailable
+from intwa.domain.errors import DomainError, ProviderError, ProviderUnavailable
 from intwa.domain.models import Change, ChangeSource, WabaSnapshot
 from intwa.domain.ports import Clock, MetaProvider, Storage
 
@@ -34,7 +34,9 @@ class Snapshots:
 
     Concurrent readers that need the same refresh share one provider call. When Meta is down,
     rate-limited or rejects the token, a snapshot younger than `max_stale_seconds` is served instead;
-    when Meta says the WABA is gone, the error is raised.
+    when Meta says the WABA is gone, the error is raised. `hits`, `misses` and `stale_hits` count how
+    `get` answered: from a snapshot younger than the TTL, after a refresh (or with its error), or from an
+    older snapshot while Meta cannot answer.
     """
 
     def __init__(
@@ -53,6 +55,9 @@ class Snapshots:
         self._max_stale = timedelta(seconds=max_stale_seconds)
         self._refreshing: dict[str, asyncio.Task[Refreshed]] = {}
         self._paused_until: dict[str, datetime] = {}
+        self.hits = 0
+        self.misses = 0
+        self.stale_hits = 0
 
     async def get(self, waba_id: str, *, refresh: bool = False) -> WabaSnapshot:
         """The WABA's snapshot: younger than the TTL, or stale while Meta cannot answer.
@@ -64,15 +69,20 @@ class Snapshots:
         snapshot = await self._storage.get_snapshot(waba_id)
         now = self._clock.now()
         if snapshot is not None and now - snapshot.fetched_at < self._ttl:
+            self.hits += 1
             return snapshot
         servable = snapshot if snapshot is not None and now - snapshot.fetched_at < self._max_stale else None
         if servable is not None and self.paused(waba_id, now):
+            self.stale_hits += 1
             return servable
         try:
-            return (await self.refresh(waba_id, source="request")).snapshot
+            # Another process or instance may have refreshed it meanwhile: younger than the TTL will do.
+            refreshed = await self.refresh(waba_id, source="request", fresh_after=now - self._ttl)
         except (ProviderUnavailable, ProviderError) as error:
             if servable is None:
+                self.misses += 1
                 raise
+            self.stale_hits += 1
             self._pause_after(waba_id, error, now)
             logger.warning(
                 "serving WABA %s from its snapshot of %s: refresh failed with %s %s",
@@ -82,6 +92,11 @@ class Snapshots:
                 error.message,
             )
             return servable
+        except DomainError:
+            self.misses += 1  # Meta says the WABA is gone: answered with the error
+            raise
+        self.misses += 1
+        return refreshed.snapshot
 
     def paused(self, waba_id: str, now: datetime) -> bool:
         """Whether refreshes of the WABA should wait: Meta reported ≥ 90% usage, or a refresh just failed."""
@@ -91,15 +106,21 @@ class Snapshots:
             until = max(until, usage.regain_access_at) if until else usage.regain_access_at
         return until is not None and now < until
 
-    async def refresh(self, waba_id: str, *, source: ChangeSource) -> Refreshed:
+    async def refresh(self, waba_id: str, *, source: ChangeSource, fresh_after: datetime | None = None) -> Refreshed:
         """Fetch the WABA from the provider and store it; joins a refresh already under way.
+
+        The provider call runs under the store's refresh lock of the WABA, which every process and
+        instance sharing the store takes: when the lock is held, the refresh waits for it and then takes
+        the snapshot stored meanwhile, with no changes, if it was fetched after `fresh_after` (by default
+        the moment of this call), so concurrent refreshes of one WABA make one provider call in all.
 
         The refresh runs as a task of its own, so a caller that goes away (a client disconnecting,
         the background sync stopping) does not cancel it for the others waiting on it.
         """
         task = self._refreshing.get(waba_id)
         if task is None:
-            task = asyncio.create_task(self._refresh(waba_id, source), name=f"refresh WABA {waba_id}")
+            fresh_after = self._clock.now() if fresh_after is None else fresh_after
+            task = asyncio.create_task(self._refresh(waba_id, source, fresh_after), name=f"refresh WABA {waba_id}")
             self._refreshing[waba_id] = task
             task.add_done_callback(lambda done: self._forget_refresh(waba_id, done))
         return await asyncio.shield(task)
@@ -111,9 +132,14 @@ class Snapshots:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
-    async def _refresh(self, waba_id: str, source: ChangeSource) -> Refreshed:
-        snapshot = await self.fetch(waba_id)
-        refreshed = Refreshed(snapshot, await self._storage.save_snapshot(snapshot, source))
+    async def _refresh(self, waba_id: str, source: ChangeSource, fresh_after: datetime) -> Refreshed:
+        async with self._storage.lock_refresh(waba_id) as stored:
+            if stored is not None and stored.fetched_at > fresh_after:
+                refreshed = Refreshed(stored, [])  # another refresher got there while this one waited
+            else:
+                snapshot = await self.fetch(waba_id)
+                # Stored before the lock is released, so the next holder sees it.
+                refreshed = Refreshed(snapshot, await self._storage.save_snapshot(snapshot, source))
         self._paused_until.pop(waba_id, None)
         return refreshed
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import uuid
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
@@ -121,9 +122,11 @@ class BackgroundSync:
     In a round the WABAs are refreshed one at a time, `interval / n` seconds apart, so Meta sees a steady
     trickle instead of a burst. A WABA is skipped when its snapshot is younger than half the interval
     (another worker process, or a customer's request, refreshed it: workers share the store, and this
-    keeps them from multiplying Meta calls), and while Meta reports it at 90% of its rate limit or more
-    (`Snapshots.paused`). Provider errors are logged and the loop goes on; only `stop()` ends it.
-    An interval of 0 turns it off. `rounds`, `refreshes`, `failures` and `skips` count what it did.
+    keeps them from multiplying Meta calls), while Meta reports it at 90% of its rate limit or more
+    (`Snapshots.paused`), and while another loop (`holder`: another worker or instance on the same store)
+    has claimed it for this interval: instances share the work instead of each refreshing every WABA.
+    Provider errors are logged and the loop goes on; only `stop()` ends it. An interval of 0 turns it
+    off. `rounds`, `refreshes`, `failures` and `skips` count what it did.
     """
 
     def __init__(
@@ -133,12 +136,14 @@ class BackgroundSync:
         clock: Clock,
         *,
         interval_seconds: float,
+        holder: str | None = None,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
     ) -> None:
         self._snapshots = snapshots
         self._storage = storage
         self._clock = clock
         self._interval = max(interval_seconds, 0.0)
+        self.holder = holder or uuid.uuid4().hex
         self._sleep = sleep
         self._task: asyncio.Task[None] | None = None
         self.rounds = 0
@@ -194,16 +199,22 @@ class BackgroundSync:
 
     async def _refresh_if_due(self, waba_id: str) -> None:
         now = self._clock.now()
+        young = now - timedelta(seconds=self._interval / 2)
         snapshot = await self._storage.get_snapshot(waba_id)
-        if snapshot is not None and now - snapshot.fetched_at < timedelta(seconds=self._interval / 2):
+        if snapshot is not None and snapshot.fetched_at > young:
             self.skips += 1
             return
         if self._snapshots.paused(waba_id, now):
             self.skips += 1
             logger.info("background sync skips WABA %s: paused by Meta's rate limit or a failed refresh", waba_id)
             return
+        until = now + timedelta(seconds=self._interval)
+        if not await self._storage.claim_for_sync(waba_id, self.holder, until, now):
+            self.skips += 1
+            logger.debug("background sync skips WABA %s: another instance claimed it for this interval", waba_id)
+            return
         try:
-            refreshed = await self._snapshots.refresh(waba_id, source="sync")
+            refreshed = await self._snapshots.refresh(waba_id, source="sync", fresh_after=young)
         except DomainError as error:
             self.failures += 1
             logger.warning("background sync of WABA %s failed: error %s: %s", waba_id, error.code, error.message)

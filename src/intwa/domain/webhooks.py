@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import hmac
 import logging
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -164,7 +165,8 @@ class ApplyWebhook:
     A review decision is written to the WABA's snapshot. Quality and name updates name the phone only by
     its number and carry too little to update a snapshot, so the WABA is refreshed from the provider in
     the background, without delaying the answer to Meta. Partner and capability events are recorded once
-    each; a WABA the partner lost is expired, so the next read asks Meta.
+    each; a WABA the partner lost is expired, so the next read asks Meta. `events` counts the changes
+    received by field (`other` for the fields intwa does not handle).
     """
 
     def __init__(self, storage: Storage, snapshots: Snapshots, clock: Clock) -> None:
@@ -173,6 +175,7 @@ class ApplyWebhook:
         self._clock = clock
         self._refreshes: dict[str, asyncio.Task[None]] = {}  # strong references: the loop keeps weak ones
         self._again: set[str] = set()
+        self.events: Counter[str] = Counter()
         self._handlers: dict[str, _Handler] = {
             "account_review_update": self._review_update,
             "phone_number_quality_update": self._phone_number_update,
@@ -185,6 +188,7 @@ class ApplyWebhook:
         """Decode a webhook body (`MalformedWebhook` if it is not a JSON object) and apply its changes."""
         notification = decode_notification(body)
         changes = [(entry, change) for entry in notification.entry for change in entry.changes]
+        self.events.update(change.field if change.field in self._handlers else "other" for _, change in changes)
         if notification.object != WABA_OBJECT:
             logger.info("ignored a webhook for object %r", notification.object)
             return WebhookReceipt(ignored=len(changes))

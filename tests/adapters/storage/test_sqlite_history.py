@@ -44,7 +44,7 @@ async def test_two_processes_saving_the_same_changed_snapshot_record_each_change
             assert [change.old for change in history] == ["PT TIG TECH", *(c.new for c in history[:-1])]
 
 
-async def test_a_database_at_version_1_is_upgraded_to_2_keeping_its_data(database: SqliteDatabase) -> None:
+async def test_a_database_at_version_1_is_upgraded_to_the_latest_keeping_its_data(database: SqliteDatabase) -> None:
     assert await apply_migrations(database, MIGRATIONS[:1]) == [1]
     snapshot = snapshot_of(WABA, PHONE)
     when = "2026-11-27T08:52:55.123456Z"
@@ -55,7 +55,7 @@ async def test_a_database_at_version_1_is_upgraded_to_2_keeping_its_data(databas
         await writer.execute("INSERT INTO waba_snapshots VALUES (?, ?, ?)", (WABA, msgspec.json.encode(snapshot), when))
     storage = SqliteStorage(database)
 
-    assert await storage.migrate() == [2]
+    assert await storage.migrate() == [2, 3]
 
     assert await storage.find_binding(PHONE) == binding_of("acme", WABA, PHONE, T0)
     assert await storage.get_snapshot(WABA) == snapshot
@@ -70,13 +70,13 @@ async def test_a_database_of_a_newer_intwa_is_refused_with_both_versions(databas
     storage = SqliteStorage(database)
     await storage.migrate()
     async with database.transaction() as writer:
-        await writer.execute("INSERT INTO schema_migrations VALUES (3, '2027-01-01T00:00:00.000000Z')")
+        await writer.execute("INSERT INTO schema_migrations VALUES (4, '2027-01-01T00:00:00.000000Z')")
 
-    with pytest.raises(RuntimeError, match="version 3, newer than version 2"):
+    with pytest.raises(RuntimeError, match="version 4, newer than version 3"):
         await storage.migrate()
 
     rows = await database.fetch_all("SELECT version FROM schema_migrations ORDER BY version")
-    assert rows == [(1,), (2,), (3,)]
+    assert rows == [(1,), (2,), (3,), (4,)]
 
 
 async def test_history_rows_have_no_tie_to_bindings_so_unbinding_deletes_none(database: SqliteDatabase) -> None:

@@ -8,8 +8,8 @@ still shows within `max_age_seconds`. Writes made through this process forget wh
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Hashable
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
+from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -162,8 +162,15 @@ class ReadCachingStorage:
         finally:
             self._forget_snapshot(waba_id)
 
-    def lock_refresh(self, waba_id: str) -> AbstractAsyncContextManager[WabaSnapshot | None]:
-        return self._storage.lock_refresh(waba_id)
+    @asynccontextmanager
+    async def lock_refresh(self, waba_id: str) -> AsyncIterator[WabaSnapshot | None]:
+        # What the lock yields is read from the store; after it, a snapshot remembered from before is
+        # outdated (a refresher stored a newer one), so it is forgotten.
+        try:
+            async with self._storage.lock_refresh(waba_id) as snapshot:
+                yield snapshot
+        finally:
+            self._forget_snapshot(waba_id)
 
     async def claim_for_sync(self, waba_id: str, holder: str, until: datetime, now: datetime) -> bool:
         return await self._storage.claim_for_sync(waba_id, holder, until, now)

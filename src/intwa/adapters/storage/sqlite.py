@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import sqlite3
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Any
 
 import aiosqlite
 import msgspec
 
+from intwa.adapters.storage.sqlite_coordination import SqliteCoordination
 from intwa.adapters.storage.sqlite_database import SqliteDatabase, from_utc_text, open_sqlite_database, utc_text
 from intwa.adapters.storage.sqlite_history import SqliteHistory, replace_snapshot
 from intwa.adapters.storage.sqlite_migrations import apply_migrations
@@ -28,8 +30,13 @@ __all__ = ["SqliteDatabase", "SqliteStorage", "open_sqlite_database"]
 class SqliteStorage(SqliteHistory):
     """The `Storage` port on SQLite; conflicts are decided by the schema's keys inside one transaction.
 
-    Snapshots, their history and webhook events are the part inherited from `SqliteHistory`.
+    Snapshots, their history and webhook events are the part inherited from `SqliteHistory`; refresh
+    locks and sync claims are `SqliteCoordination`'s.
     """
+
+    def __init__(self, database: SqliteDatabase) -> None:
+        super().__init__(database)
+        self._coordination = SqliteCoordination(database)
 
     async def migrate(self) -> list[int]:
         """Create or upgrade the schema; returns the versions applied now."""
@@ -204,6 +211,14 @@ class SqliteStorage(SqliteHistory):
         """Every bound WABA, ordered by first binding time."""
         rows = await self._database.fetch_all("SELECT waba_id FROM wabas ORDER BY bound_at, waba_id")
         return [waba_id for (waba_id,) in rows]
+
+    def lock_refresh(self, waba_id: str) -> AbstractAsyncContextManager[WabaSnapshot | None]:
+        """Hold the WABA's refresh lease, shared by every process on this file; yields the stored snapshot."""
+        return self._coordination.lock_refresh(waba_id, self.get_snapshot)
+
+    async def claim_for_sync(self, waba_id: str, holder: str, until: datetime, now: datetime) -> bool:
+        """Claim the WABA for `holder`'s background sync until `until`; False while another holds it."""
+        return await self._coordination.claim_for_sync(waba_id, holder, until, now)
 
 
 async def _binding_in_the_way(connection: aiosqlite.Connection, binding: Binding) -> Binding | None:

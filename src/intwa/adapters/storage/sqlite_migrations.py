@@ -90,6 +90,23 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX webhook_events_by_waba ON webhook_events (waba_id, received_at, id)",
         ),
     ),
+    # Coordination between processes: who is refreshing a WABA from Meta now (a lease that expires, so a
+    # killed process cannot block the others), and which background sync has claimed a WABA until when.
+    Migration(
+        3,
+        (
+            """CREATE TABLE refresh_leases (
+                waba_id TEXT PRIMARY KEY,
+                holder TEXT NOT NULL,
+                expires_at TEXT NOT NULL
+            )""",
+            """CREATE TABLE sync_claims (
+                waba_id TEXT PRIMARY KEY,
+                holder TEXT NOT NULL,
+                claimed_until TEXT NOT NULL
+            )""",
+        ),
+    ),
 )
 
 

@@ -16,9 +16,11 @@ from intwa.domain.bindings import BindPhoneNumber, UnbindPhoneNumber
 from intwa.domain.errors import Unauthenticated
 from intwa.domain.models import Account
 from intwa.domain.queries import PhoneInfo, WabaInfo
+from intwa.entrypoints.http.access import ACCOUNT_KEY
 from intwa.entrypoints.http.dependencies import (
     provide_authenticate,
     provide_bind_phone_number,
+    provide_limit_requests,
     provide_phone_info,
     provide_unbind_phone_number,
     provide_waba_info,
@@ -36,13 +38,13 @@ from intwa.entrypoints.http.schemas import (
 from intwa.entrypoints.views import BindingView, PhoneNumberView, WabaView
 
 ACCOUNT_PREFIX = "/intwa-api/whatsapp/account"
-_ACCOUNT_KEY = "intwa.account"
+_ACCOUNT_KEY = ACCOUNT_KEY  # the request log reads the account there too
 
 
 def _errors(*codes: int) -> dict[int, ResponseSpec]:
     """OpenAPI error responses, one per HTTP status, each an error envelope."""
     by_status: dict[int, list[int]] = {}
-    for code in (40000, 40100, 40300, 41300, 50000, *codes):
+    for code in (40000, 40100, 40300, 41300, 42900, 50000, *codes):
         by_status.setdefault(code // 100, []).append(code)
     return {
         status: ResponseSpec(
@@ -65,9 +67,16 @@ def _bearer_key(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
 
 
 async def require_api_key(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-    """Guard: authenticate the bearer key before the body is read, so 40100/40300 come first."""
+    """Guard: authenticate the bearer key, then count the request against its account's rate limit.
+
+    Both happen before the body is read, so 40100/40300/42900 come first, and only authenticated
+    requests are counted, each against its own account.
+    """
     authenticate = await provide_authenticate(connection.app.state)
-    connection.scope[_ACCOUNT_KEY] = await authenticate(_bearer_key(connection))  # type: ignore[literal-required]
+    account = await authenticate(_bearer_key(connection))
+    limit_requests = await provide_limit_requests(connection.app.state)
+    await limit_requests(account.name)
+    connection.scope[_ACCOUNT_KEY] = account  # type: ignore[literal-required]
 
 
 def provide_account(request: Request[Any, Any, Any]) -> Account:

@@ -15,9 +15,11 @@ from litestar.openapi.spec import Components, SecurityScheme
 from intwa import __version__
 from intwa.container import Container, build_container
 from intwa.entrypoints.composition import resolve
+from intwa.entrypoints.http.access import AccessMiddleware, HttpStats
 from intwa.entrypoints.http.account_api import account_router
 from intwa.entrypoints.http.errors import EXCEPTION_HANDLERS
 from intwa.entrypoints.http.health import healthz, readyz
+from intwa.entrypoints.http.metrics import HTTP_STATS_KEY, metrics
 from intwa.entrypoints.http.webhook_api import webhook_router
 from intwa.entrypoints.logs import configure_logging
 from intwa.settings import load_settings
@@ -44,11 +46,12 @@ def create_app(container: Container) -> Litestar:
             await (await resolve(container.snapshots)).close()
             await resolve(container.shutdown_resources)
 
-    return Litestar(
-        route_handlers=[account_router, webhook_router, healthz, readyz],
+    http_stats = HttpStats()
+    app = Litestar(
+        route_handlers=[account_router, webhook_router, healthz, readyz, metrics],
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.server.max_body_bytes,
-        state=State({"container": container}),
+        state=State({"container": container, HTTP_STATS_KEY: http_stats}),
         lifespan=[lifespan],
         openapi_config=OpenAPIConfig(
             title="intwa",
@@ -63,6 +66,9 @@ def create_app(container: Container) -> Litestar:
         debug=False,
         logging_config=None,  # logging is intwa's own (`configure_logging`), not Litestar's default
     )
+    # Around Litestar's router and its exception handling, not per route: unknown paths are seen too.
+    app.asgi_handler = AccessMiddleware(app.asgi_handler, http_stats)
+    return app
 
 
 def create_app_from_env() -> Litestar:

@@ -8,6 +8,7 @@ from intwa.container import Container
 from intwa.domain.accounts import Authenticate
 from intwa.domain.bindings import BindPhoneNumber, UnbindPhoneNumber
 from intwa.domain.queries import PhoneInfo, WabaInfo
+from intwa.domain.rate_limits import LimitRequests
 from intwa.domain.webhooks import ApplyWebhook
 from intwa.entrypoints.composition import resolve
 
@@ -19,6 +20,10 @@ def container_of(state: State) -> Container:
 
 async def provide_authenticate(state: State) -> Authenticate:
     return await resolve(container_of(state).authenticate)
+
+
+async def provide_limit_requests(state: State) -> LimitRequests:
+    return await resolve(container_of(state).limit_requests)
 
 
 async def provide_bind_phone_number(state: State) -> BindPhoneNumber:

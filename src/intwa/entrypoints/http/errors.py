@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 import re
-import uuid
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
@@ -17,7 +17,8 @@ from litestar.status_codes import (
 )
 from litestar.types import ExceptionHandlersMap
 
-from intwa.domain.errors import DomainError, ProviderUnavailable
+from intwa.domain.errors import DomainError, ProviderUnavailable, RateLimited
+from intwa.entrypoints.http.access import ENVELOPE_CODE_KEY, request_id_of
 from intwa.entrypoints.http.schemas import ErrorEnvelope
 
 logger = logging.getLogger("intwa.http")
@@ -39,7 +40,7 @@ def error_response(code: int, message: str, headers: dict[str, str] | None = Non
 
 def domain_error_to_response(_: Request[Any, Any, Any], error: DomainError) -> Response[ErrorEnvelope]:
     headers = None
-    if isinstance(error, ProviderUnavailable):
+    if isinstance(error, ProviderUnavailable | RateLimited):
         headers = {"Retry-After": str(error.retry_after_seconds)}
     return error_response(error.code, error.message, headers)
 
@@ -50,26 +51,30 @@ def http_exception_to_response(request: Request[Any, Any, Any], error: HTTPExcep
     code, message = _HTTP_STATUS_CODES.get(error.status_code, (0, ""))
     if not code:
         return unexpected_error_to_response(request, error)
+    headers = None
     if code == 40400:
         message = f"no such path: {request.url.path}"
     elif code == 40500:
         message = f"method {request.method} is not allowed on {request.url.path}"
+        headers = error.headers  # Litestar's `Allow: <the path's methods>`, required by RFC 9110 §15.5.6
     elif code == 41300:
         limit = request.route_handler.resolve_request_max_body_size()
         message = f"the request body is larger than {limit} bytes"
-    return error_response(code, message)
+    return error_response(code, message, headers)
 
 
 def unexpected_error_to_response(request: Request[Any, Any, Any], error: Exception) -> Response[ErrorEnvelope]:
-    correlation_id = uuid.uuid4().hex
+    """50000, whose message carries the request id (`X-Request-ID`) that the log lines of the request carry."""
+    request_id = request_id_of(request.scope)
     logger.error(
-        "unexpected error on %s %s (correlation id %s)",
+        "unexpected error on %s %s (request id %s)",
         request.method,
         request.url.path,
-        correlation_id,
+        request_id,
         exc_info=error,
+        extra={"request_id": request_id},
     )
-    return error_response(50000, f"unexpected error; correlation id {correlation_id}")
+    return error_response(50000, f"unexpected error; request id {request_id}")
 
 
 def _validation_message(error: ValidationException) -> str:
@@ -88,8 +93,23 @@ def _validation_message(error: ValidationException) -> str:
     return "the body must be a JSON object"
 
 
+_E = TypeVar("_E", bound=Exception)
+_Handler = Callable[[Request[Any, Any, Any], _E], Response[ErrorEnvelope]]
+
+
+def _noting_code(handler: _Handler[_E]) -> _Handler[_E]:
+    """The handler, also leaving the envelope's code in the scope: the request log and metrics read it there."""
+
+    def handle(request: Request[Any, Any, Any], error: _E) -> Response[ErrorEnvelope]:
+        response = handler(request, error)
+        request.scope[ENVELOPE_CODE_KEY] = response.content.code  # type: ignore[literal-required]
+        return response
+
+    return handle
+
+
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {
-    DomainError: domain_error_to_response,
-    HTTPException: http_exception_to_response,
-    Exception: unexpected_error_to_response,
+    DomainError: _noting_code(domain_error_to_response),
+    HTTPException: _noting_code(http_exception_to_response),
+    Exception: _noting_code(unexpected_error_to_response),
 }

@@ -7,6 +7,7 @@ import logging
 
 from litestar import Response, get
 from litestar.datastructures import State
+from litestar.openapi.datastructures import ResponseSpec
 
 from intwa.entrypoints.composition import resolve
 from intwa.entrypoints.http.dependencies import container_of
@@ -23,7 +24,16 @@ async def healthz() -> HealthStatus:
     return HealthStatus(status="ok")
 
 
-@get("/readyz", summary="Readiness", tags=["health"], responses={})
+@get(
+    "/readyz",
+    summary="Readiness",
+    tags=["health"],
+    responses={
+        503: ResponseSpec(
+            data_container=HealthStatus, description='Storage does not answer: `{"status":"unavailable"}`'
+        )
+    },
+)
 async def readyz(state: State) -> Response[HealthStatus]:
     """200 when storage answers, 503 otherwise."""
     try:

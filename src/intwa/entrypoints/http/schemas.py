@@ -2,11 +2,32 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import msgspec
+from litestar.params import KwargDefinition
 
 from intwa.entrypoints.views import BindingView, PhoneNumberView, WabaView
 
 SUCCESS = "Success"
+
+# The field rules of SPEC §3.2 as the OpenAPI document states them. Only the domain applies them
+# (`intwa.domain.validation`, with its own messages); the schema-fuzzing test keeps the two in agreement.
+AccountName = Annotated[
+    str,
+    KwargDefinition(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$",
+        description="1-64 characters of `A-Z a-z 0-9 _ . -`, starting with a letter or digit",
+    ),
+]
+MetaId = Annotated[str, KwargDefinition(pattern=r"^[0-9]{1,32}$", description="1-32 ASCII digits, as a string")]
+PhoneNumber = Annotated[
+    str | None,
+    KwargDefinition(
+        pattern=r"^[ ()\-]*\+?[ ()\-]*(?:[0-9][ ()\-]*){6,15}$",
+        description="6-15 digits, optionally with spaces, `-`, `(`, `)` and one leading `+`",
+    ),
+]
 
 
 class _Body(msgspec.Struct, rename="camel"):
@@ -16,31 +37,31 @@ class _Body(msgspec.Struct, rename="camel"):
 class BindRequest(_Body):
     """Bind a WABA's phone number to the account."""
 
-    account_name: str
-    waba_id: str
-    phone_number_id: str
-    phone_number: str | None = None
+    account_name: AccountName
+    waba_id: MetaId
+    phone_number_id: MetaId
+    phone_number: PhoneNumber = None
 
 
 class UnbindRequest(_Body):
     """Remove one of the account's bindings."""
 
-    account_name: str
-    waba_id: str
-    phone_number_id: str
+    account_name: AccountName
+    waba_id: MetaId
+    phone_number_id: MetaId
 
 
 class PhoneInfoRequest(_Body):
     """Ask for the phone numbers of one of the account's WABAs."""
 
-    account_name: str
-    waba_id: str
+    account_name: AccountName
+    waba_id: MetaId
 
 
 class WabaInfoRequest(_Body):
     """Ask for the account's WABAs."""
 
-    account_name: str
+    account_name: AccountName
 
 
 class BindingEnvelope(msgspec.Struct, kw_only=True):

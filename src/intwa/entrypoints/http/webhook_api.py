@@ -82,6 +82,7 @@ def _errors(codes: dict[int, str]) -> dict[int, ResponseSpec]:
     summary="Meta's webhook subscription handshake",
     responses=_errors(
         {
+            40000: "a query parameter is malformed",
             40300: "the verify token does not match",
             40400: "no `webhook.app_secret` is configured",
             50000: "unexpected error",
