@@ -91,6 +91,7 @@ class WebhookSettings(_Section, frozen=True):
 class LoggingSettings(_Section, frozen=True):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     format: Literal["text", "json"] = "text"
+    access_log: bool = True  # one line per HTTP request at INFO on `intwa.access`
 
 
 class Settings(_Section, frozen=True):

@@ -6,13 +6,16 @@ import asyncio
 import json
 import logging
 import re
+from collections.abc import Iterator
 
 import pytest
 
 from intwa.adapters.provider.fake import FakeProvider
 from intwa.domain.errors import ProviderCredentialsRejected
-from intwa.entrypoints.logs import JsonFormatter, TextFormatter
+from intwa.entrypoints.logs import JsonFormatter, TextFormatter, configure_logging
+from intwa.settings import LoggingSettings
 from tests.conftest import PHONE_ID, WABA_ID
+from tests.fakes.clock import FakeClock
 from tests.http.conftest import ACCOUNT, OTHER_ACCOUNT, Api
 from tests.unit.test_webhooks import notification, sign
 
@@ -222,3 +225,77 @@ async def test_no_secret_appears_in_any_log_record(
     logged = "\n".join(text.format(record) + structured.format(record) for record in records)
     for secret in (*api.keys.values(), GRAPH_TOKEN, APP_SECRET, VERIFY_TOKEN):
         assert secret not in logged
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    """`configure_logging` sets up the process's logging: put pytest's back afterwards."""
+    root, access = logging.getLogger(), logging.getLogger("intwa.access")
+    handlers, level, access_level = root.handlers[:], root.level, access.level
+    switches = (logging._srcfile, logging.logThreads, logging.logProcesses, logging.logMultiprocessing)
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    access.setLevel(access_level)
+    logging._srcfile, logging.logThreads, logging.logProcesses, logging.logMultiprocessing = switches
+
+
+async def test_with_logging_format_json_the_server_writes_each_line_as_one_json_object(
+    api: Api, restore_logging: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    configure_logging(LoggingSettings(level="INFO", format="json"))
+
+    await api.client.post("/nowhere", headers={"X-Request-ID": "json-1"})
+
+    written = ""
+    for _ in range(400):
+        written += capsys.readouterr().err
+        if "json-1" in written:
+            break
+        await asyncio.sleep(0.005)
+    [entry] = [json.loads(line) for line in written.splitlines() if '"intwa.access"' in line]
+    assert entry["message"].startswith("POST /nowhere 404 code=40400 account=- ")
+    assert {key: entry[key] for key in ACCESS_FIELDS - {"duration_ms"}} == {
+        "method": "POST",
+        "path": "/nowhere",
+        "status": 404,
+        "code": 40400,
+        "account": None,
+        "request_id": "json-1",
+    }
+
+
+async def test_access_log_false_turns_the_lines_off_and_keeps_the_metrics(
+    api: Api, restore_logging: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    configure_logging(LoggingSettings(level="INFO", access_log=False))
+    logging.getLogger().addHandler(caplog.handler)
+
+    await api.client.post("/nowhere")
+    await asyncio.sleep(0.05)
+
+    assert not logging.getLogger("intwa.access").isEnabledFor(logging.INFO)
+    assert [record for record in caplog.records if record.name == "intwa.access"] == []
+    assert 'route="unmatched"' in (await api.client.get("/metrics")).text
+
+
+class TestWithARateLimit:
+    @pytest.fixture
+    def settings_overrides(self) -> dict[str, str]:
+        return {"SERVER__RATE_LIMIT_PER_MINUTE": "1"}
+
+    @pytest.fixture
+    def clock(self) -> FakeClock:
+        """Still time: both requests fall in one minute."""
+        return FakeClock()
+
+    async def test_a_rate_limited_request_is_logged_with_its_account(
+        self, api: Api, access_log: pytest.LogCaptureFixture
+    ) -> None:
+        body = {"accountName": ACCOUNT, "wabaId": WABA_ID}
+        await api.post("phoneInfo", body)
+        response = await api.post("phoneInfo", body)
+
+        assert response.status_code == 429
+        lines = [record.getMessage() for record in await access_records(access_log, 2)]
+        assert lines[1].startswith(f"POST {PHONE_INFO} 429 code=42900 account={ACCOUNT} ")

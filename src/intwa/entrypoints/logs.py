@@ -69,10 +69,11 @@ class TextFormatter(logging.Formatter):
 
 
 def configure_logging(settings: LoggingSettings) -> None:
-    """Log at the configured level; httpx logs full URLs at INFO, so it is kept to warnings.
+    """Log at the configured level, the request log only with `access_log`; httpx is kept to warnings.
 
-    Records skip what no intwa format shows — the caller's file and line, thread and process names —
-    which saves a third of what a record costs (the logging HOWTO's "Optimization"): one is made per request.
+    httpx logs full URLs at INFO. Records skip what no intwa format shows — the caller's file and line,
+    thread and process names — which saves a third of what a record costs (the logging HOWTO's
+    "Optimization"): one is made per request.
     """
     logging._srcfile = None
     logging.logThreads = False
@@ -81,5 +82,6 @@ def configure_logging(settings: LoggingSettings) -> None:
     handler = logging.StreamHandler()
     handler.setFormatter(JsonFormatter() if settings.format == "json" else TextFormatter())
     logging.basicConfig(level=settings.level, handlers=[handler], force=True)
+    logging.getLogger("intwa.access").setLevel(logging.NOTSET if settings.access_log else logging.WARNING)
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
