@@ -2,29 +2,25 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from litestar import Request, Router, post
-from litestar.connection import ASGIConnection
-from litestar.di import NamedDependency, Provide
-from litestar.handlers import BaseRouteHandler
+from litestar.di import Provide
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody
+from litestar.types import Scope
 
-from intwa.domain.accounts import authorize
+from intwa.container import Container
+from intwa.domain.accounts import Authenticate, authorize
 from intwa.domain.bindings import BindPhoneNumber, UnbindPhoneNumber
 from intwa.domain.errors import Unauthenticated
 from intwa.domain.models import Account
 from intwa.domain.queries import PhoneInfo, WabaInfo
+from intwa.domain.rate_limits import LimitRequests
+from intwa.entrypoints.composition import resolve
 from intwa.entrypoints.http.access import ACCOUNT_KEY
-from intwa.entrypoints.http.dependencies import (
-    provide_authenticate,
-    provide_bind_phone_number,
-    provide_limit_requests,
-    provide_phone_info,
-    provide_unbind_phone_number,
-    provide_waba_info,
-)
+from intwa.entrypoints.http.bodies import decode_body
 from intwa.entrypoints.http.schemas import (
     BindingEnvelope,
     BindRequest,
@@ -38,7 +34,7 @@ from intwa.entrypoints.http.schemas import (
 from intwa.entrypoints.views import BindingView, PhoneNumberView, WabaView
 
 ACCOUNT_PREFIX = "/intwa-api/whatsapp/account"
-_ACCOUNT_KEY = ACCOUNT_KEY  # the request log reads the account there too
+ENDPOINTS_KEY = "account_endpoints"
 
 
 def _errors(*codes: int) -> dict[int, ResponseSpec]:
@@ -55,33 +51,75 @@ def _errors(*codes: int) -> dict[int, ResponseSpec]:
     }
 
 
-def _bearer_key(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
-    header = connection.headers.get("authorization")
-    if header is None:
-        return None
-    scheme, _, key = header.partition(" ")
-    key = key.strip()
-    if scheme.lower() != "bearer" or not key or " " in key:
-        raise Unauthenticated("malformed `Authorization` header: send `Authorization: Bearer <apiKey>`")
-    return key
+def _bearer_key(scope: Scope) -> str | None:
+    """The key of the `Authorization: Bearer <apiKey>` header, read from the raw ASGI headers."""
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            scheme, _, key = value.decode("latin-1").partition(" ")
+            key = key.strip()
+            if scheme.lower() != "bearer" or not key or " " in key:
+                raise Unauthenticated("malformed `Authorization` header: send `Authorization: Bearer <apiKey>`")
+            return key
+    return None
 
 
-async def require_api_key(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-    """Guard: authenticate the bearer key, then count the request against its account's rate limit.
+@dataclass(frozen=True, slots=True)
+class AccountEndpoints:
+    """The use cases behind the account endpoints, asked of the container once, when the app starts.
 
-    Both happen before the body is read, so 40100/40300/42900 come first, and only authenticated
-    requests are counted, each against its own account.
+    The handlers read them from the app's state instead of through per-request `Provide` dependencies:
+    on these endpoints Litestar's dependency resolution cost more than all of intwa's own work.
     """
-    authenticate = await provide_authenticate(connection.app.state)
-    account = await authenticate(_bearer_key(connection))
-    connection.scope[_ACCOUNT_KEY] = account  # type: ignore[literal-required]  # a 42900's log line names it
-    limit_requests = await provide_limit_requests(connection.app.state)
-    await limit_requests(account.name)
+
+    authenticate: Authenticate
+    limit_requests: LimitRequests
+    bind_phone_number: BindPhoneNumber
+    unbind_phone_number: UnbindPhoneNumber
+    phone_info: PhoneInfo
+    waba_info: WabaInfo
+
+    @classmethod
+    async def of(cls, container: Container) -> AccountEndpoints:
+        return cls(
+            authenticate=await resolve(container.authenticate),
+            limit_requests=await resolve(container.limit_requests),
+            bind_phone_number=await resolve(container.bind_phone_number),
+            unbind_phone_number=await resolve(container.unbind_phone_number),
+            phone_info=await resolve(container.phone_info),
+            waba_info=await resolve(container.waba_info),
+        )
+
+    async def account(self, request: Request[Any, Any, Any]) -> Account:
+        """Authenticate the bearer key, then count the request against its account's rate limit.
+
+        Both happen before the body is read, so 40100/40300/42900 come first, and only authenticated
+        requests are counted, each against its own account.
+        """
+        account = await self.authenticate(_bearer_key(request.scope))
+        request.scope[ACCOUNT_KEY] = account  # type: ignore[literal-required]  # the request log names it
+        await self.limit_requests(account.name)
+        return account
 
 
-def provide_account(request: Request[Any, Any, Any]) -> Account:
-    account: Account = request.scope[_ACCOUNT_KEY]  # type: ignore[literal-required]
-    return account
+def endpoints_of(request: Request[Any, Any, Any]) -> AccountEndpoints:
+    endpoints: AccountEndpoints = request.app.state[ENDPOINTS_KEY]
+    return endpoints
+
+
+def _document_body(body_type: type[Any]) -> dict[str, Provide]:
+    """A dependency that only documents the request body in OpenAPI: the handlers never ask for it.
+
+    Litestar takes an operation's request body from a `data` parameter of the handler or of one of its
+    dependencies; the handlers decode their bodies themselves (`decode_body`), after authentication.
+    """
+
+    def body(data: Any) -> Any:
+        return data
+
+    # Set here, not written: the module's annotations are strings, and `body_type` is a local name.
+    body.__annotations__ = {"data": JSONBody[body_type], "return": body_type}  # type: ignore[misc,valid-type]
+
+    return {"documented_body": Provide(body, sync_to_thread=False)}
 
 
 @post(
@@ -89,25 +127,34 @@ def provide_account(request: Request[Any, Any, Any]) -> Account:
     status_code=200,
     summary="Bind a WABA's phone number",
     responses=_errors(40900, 40901, 42200, 42201, 42202, 50200, 50300),
+    dependencies=_document_body(BindRequest),
 )
-async def bind(
-    data: JSONBody[BindRequest], account: NamedDependency[Account], bind_phone_number: NamedDependency[BindPhoneNumber]
-) -> BindingEnvelope:
+async def bind(request: Request[Any, Any, Any]) -> BindingEnvelope:
     """Bind a WABA and one of its phone numbers to the account, after checking both with Meta."""
-    binding = await bind_phone_number(
+    endpoints = endpoints_of(request)
+    account = await endpoints.account(request)
+    data = decode_body(await request.body(), BindRequest)
+    binding = await endpoints.bind_phone_number(
         authorize(account, data.account_name), data.waba_id, data.phone_number_id, data.phone_number
     )
     return BindingEnvelope(data=BindingView.of(binding))
 
 
-@post("/unbind", status_code=200, summary="Remove a binding", responses=_errors(40401))
-async def unbind(
-    data: JSONBody[UnbindRequest],
-    account: NamedDependency[Account],
-    unbind_phone_number: NamedDependency[UnbindPhoneNumber],
-) -> BindingEnvelope:
+@post(
+    "/unbind",
+    status_code=200,
+    summary="Remove a binding",
+    responses=_errors(40401),
+    dependencies=_document_body(UnbindRequest),
+)
+async def unbind(request: Request[Any, Any, Any]) -> BindingEnvelope:
     """Remove one of the account's bindings; the WABA is released with its last phone number."""
-    binding = await unbind_phone_number(authorize(account, data.account_name), data.waba_id, data.phone_number_id)
+    endpoints = endpoints_of(request)
+    account = await endpoints.account(request)
+    data = decode_body(await request.body(), UnbindRequest)
+    binding = await endpoints.unbind_phone_number(
+        authorize(account, data.account_name), data.waba_id, data.phone_number_id
+    )
     return BindingEnvelope(data=BindingView.of(binding))
 
 
@@ -116,35 +163,36 @@ async def unbind(
     status_code=200,
     summary="Phone numbers of a bound WABA",
     responses=_errors(40400, 42200, 50200, 50300),
+    dependencies=_document_body(PhoneInfoRequest),
 )
-async def phone_info(
-    data: JSONBody[PhoneInfoRequest], account: NamedDependency[Account], read_phone_info: NamedDependency[PhoneInfo]
-) -> PhoneInfoEnvelope:
+async def phone_info(request: Request[Any, Any, Any]) -> PhoneInfoEnvelope:
     """Every phone number of one of the account's WABAs: status, quality rating, messaging limit."""
-    phones = await read_phone_info(authorize(account, data.account_name), data.waba_id)
+    endpoints = endpoints_of(request)
+    account = await endpoints.account(request)
+    data = decode_body(await request.body(), PhoneInfoRequest)
+    phones = await endpoints.phone_info(authorize(account, data.account_name), data.waba_id)
     return PhoneInfoEnvelope(data=[PhoneNumberView.of(phone) for phone in phones])
 
 
-@post("/wabaInfo", status_code=200, summary="The account's WABAs", responses=_errors(42200, 50200, 50300))
-async def waba_info(
-    data: JSONBody[WabaInfoRequest], account: NamedDependency[Account], read_waba_info: NamedDependency[WabaInfo]
-) -> WabaInfoEnvelope:
+@post(
+    "/wabaInfo",
+    status_code=200,
+    summary="The account's WABAs",
+    responses=_errors(42200, 50200, 50300),
+    dependencies=_document_body(WabaInfoRequest),
+)
+async def waba_info(request: Request[Any, Any, Any]) -> WabaInfoEnvelope:
     """Every WABA bound to the account with its name and review status, by first binding time."""
-    wabas = await read_waba_info(authorize(account, data.account_name))
+    endpoints = endpoints_of(request)
+    account = await endpoints.account(request)
+    data = decode_body(await request.body(), WabaInfoRequest)
+    wabas = await endpoints.waba_info(authorize(account, data.account_name))
     return WabaInfoEnvelope(data=[WabaView.of(waba) for waba in wabas])
 
 
 account_router = Router(
     path=ACCOUNT_PREFIX,
     route_handlers=[bind, unbind, phone_info, waba_info],
-    guards=[require_api_key],
-    dependencies={
-        "account": Provide(provide_account, sync_to_thread=False),
-        "bind_phone_number": Provide(provide_bind_phone_number),
-        "unbind_phone_number": Provide(provide_unbind_phone_number),
-        "read_phone_info": Provide(provide_phone_info),
-        "read_waba_info": Provide(provide_waba_info),
-    },
     security=[{"BearerAuth": []}],
     tags=["account"],
 )

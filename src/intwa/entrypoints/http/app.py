@@ -16,7 +16,7 @@ from intwa import __version__
 from intwa.container import Container, build_container
 from intwa.entrypoints.composition import resolve
 from intwa.entrypoints.http.access import AccessMiddleware, HttpStats
-from intwa.entrypoints.http.account_api import account_router
+from intwa.entrypoints.http.account_api import ENDPOINTS_KEY, AccountEndpoints, account_router
 from intwa.entrypoints.http.errors import EXCEPTION_HANDLERS
 from intwa.entrypoints.http.health import healthz, readyz
 from intwa.entrypoints.http.metrics import HTTP_STATS_KEY, metrics
@@ -30,10 +30,11 @@ def create_app(container: Container) -> Litestar:
     settings = container.settings()
 
     @asynccontextmanager
-    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
         # Open the database and the provider's client now, not on the first request.
         await resolve(container.storage)
         await resolve(container.provider)
+        app.state[ENDPOINTS_KEY] = await AccountEndpoints.of(container)
         background_sync = await resolve(container.background_sync)
         background_sync.start()
         apply_webhook = await resolve(container.apply_webhook)
