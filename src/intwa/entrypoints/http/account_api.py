@@ -20,7 +20,7 @@ from intwa.domain.queries import PhoneInfo, WabaInfo
 from intwa.domain.rate_limits import LimitRequests
 from intwa.entrypoints.composition import resolve
 from intwa.entrypoints.http.access import ACCOUNT_KEY
-from intwa.entrypoints.http.bodies import decode_body
+from intwa.entrypoints.http.bodies import decode_body, read_body
 from intwa.entrypoints.http.schemas import (
     BindingEnvelope,
     BindRequest,
@@ -71,6 +71,7 @@ class AccountEndpoints:
     on these endpoints Litestar's dependency resolution cost more than all of intwa's own work.
     """
 
+    max_body_bytes: int
     authenticate: Authenticate
     limit_requests: LimitRequests
     bind_phone_number: BindPhoneNumber
@@ -81,6 +82,7 @@ class AccountEndpoints:
     @classmethod
     async def of(cls, container: Container) -> AccountEndpoints:
         return cls(
+            max_body_bytes=container.settings().server.max_body_bytes,
             authenticate=await resolve(container.authenticate),
             limit_requests=await resolve(container.limit_requests),
             bind_phone_number=await resolve(container.bind_phone_number),
@@ -99,6 +101,10 @@ class AccountEndpoints:
         request.scope[ACCOUNT_KEY] = account  # type: ignore[literal-required]  # the request log names it
         await self.limit_requests(account.name)
         return account
+
+    async def body(self, request: Request[Any, Any, Any]) -> bytes:
+        """The request's body, within `server.max_body_bytes`."""
+        return await read_body(request.receive, self.max_body_bytes)
 
 
 def endpoints_of(request: Request[Any, Any, Any]) -> AccountEndpoints:
@@ -133,7 +139,7 @@ async def bind(request: Request[Any, Any, Any]) -> BindingEnvelope:
     """Bind a WABA and one of its phone numbers to the account, after checking both with Meta."""
     endpoints = endpoints_of(request)
     account = await endpoints.account(request)
-    data = decode_body(await request.body(), BindRequest)
+    data = decode_body(await endpoints.body(request), BindRequest)
     binding = await endpoints.bind_phone_number(
         authorize(account, data.account_name), data.waba_id, data.phone_number_id, data.phone_number
     )
@@ -151,7 +157,7 @@ async def unbind(request: Request[Any, Any, Any]) -> BindingEnvelope:
     """Remove one of the account's bindings; the WABA is released with its last phone number."""
     endpoints = endpoints_of(request)
     account = await endpoints.account(request)
-    data = decode_body(await request.body(), UnbindRequest)
+    data = decode_body(await endpoints.body(request), UnbindRequest)
     binding = await endpoints.unbind_phone_number(
         authorize(account, data.account_name), data.waba_id, data.phone_number_id
     )
@@ -169,7 +175,7 @@ async def phone_info(request: Request[Any, Any, Any]) -> PhoneInfoEnvelope:
     """Every phone number of one of the account's WABAs: status, quality rating, messaging limit."""
     endpoints = endpoints_of(request)
     account = await endpoints.account(request)
-    data = decode_body(await request.body(), PhoneInfoRequest)
+    data = decode_body(await endpoints.body(request), PhoneInfoRequest)
     phones = await endpoints.phone_info(authorize(account, data.account_name), data.waba_id)
     return PhoneInfoEnvelope(data=[PhoneNumberView.of(phone) for phone in phones])
 
@@ -185,7 +191,7 @@ async def waba_info(request: Request[Any, Any, Any]) -> WabaInfoEnvelope:
     """Every WABA bound to the account with its name and review status, by first binding time."""
     endpoints = endpoints_of(request)
     account = await endpoints.account(request)
-    data = decode_body(await request.body(), WabaInfoRequest)
+    data = decode_body(await endpoints.body(request), WabaInfoRequest)
     wabas = await endpoints.waba_info(authorize(account, data.account_name))
     return WabaInfoEnvelope(data=[WabaView.of(waba) for waba in wabas])
 

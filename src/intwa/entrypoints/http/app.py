@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -35,6 +36,10 @@ def create_app(container: Container) -> Litestar:
         await resolve(container.storage)
         await resolve(container.provider)
         app.state[ENDPOINTS_KEY] = await AccountEndpoints.of(container)
+        # What start-up allocated lives as long as the process: moved out of the collector's way, so that
+        # the collections that requests trigger stay short (measured: about a tenth of a cached request).
+        gc.collect()
+        gc.freeze()
         background_sync = await resolve(container.background_sync)
         background_sync.start()
         apply_webhook = await resolve(container.apply_webhook)

@@ -7,10 +7,34 @@ from typing import TypeVar
 
 import msgspec
 from litestar.exceptions import ClientException, ValidationException
+from litestar.exceptions.http_exceptions import RequestEntityTooLarge
+from litestar.types import Receive
 
 T = TypeVar("T")
 
 _FIELD = re.compile(r" - at `\$\.([A-Za-z0-9_]+)`")
+
+
+async def read_body(receive: Receive, limit: int) -> bytes:
+    """The whole request body, at most `limit` bytes (41300 past it), read straight from the ASGI channel.
+
+    Litestar's `Request.body()` does the same with more machinery; on the hot endpoints it was a tenth
+    of the time. A client that goes away mid-body gets a 400 nobody reads, not a logged server error.
+    """
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientException("the client disconnected before sending the whole body")
+        chunk: bytes = message.get("body", b"")  # type: ignore[assignment]
+        if chunk:
+            size += len(chunk)
+            if size > limit:
+                raise RequestEntityTooLarge
+            chunks.append(chunk)
+        if not message.get("more_body", False):
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def decode_body(raw: bytes, body_type: type[T]) -> T:
