@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from litestar import Request, Router, post
+import msgspec
+from litestar import MediaType, Request, Router, post
 from litestar.di import Provide
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody
+from litestar.response.base import ASGIResponse
 from litestar.types import Scope
 
 from intwa.container import Container
@@ -37,18 +39,29 @@ ACCOUNT_PREFIX = "/intwa-api/whatsapp/account"
 ENDPOINTS_KEY = "account_endpoints"
 
 
-def _errors(*codes: int) -> dict[int, ResponseSpec]:
-    """OpenAPI error responses, one per HTTP status, each an error envelope."""
+def _responses(success: type[Any], *codes: int) -> dict[int, ResponseSpec]:
+    """OpenAPI responses: the success envelope, and one error envelope per HTTP status of `codes`.
+
+    The handlers answer with ready-made `ASGIResponse`s, so the success body is documented here.
+    """
     by_status: dict[int, list[int]] = {}
     for code in (40000, 40100, 40300, 41300, 42900, 50000, *codes):
         by_status.setdefault(code // 100, []).append(code)
-    return {
-        status: ResponseSpec(
+    responses = {200: ResponseSpec(data_container=success, description="Success: `code` 0")}
+    for status, codes_ in sorted(by_status.items()):
+        responses[status] = ResponseSpec(
             data_container=ErrorEnvelope,
             description="Error envelope; `code` is one of " + ", ".join(str(c) for c in sorted(codes_)),
         )
-        for status, codes_ in sorted(by_status.items())
-    }
+    return responses
+
+
+_encode = msgspec.json.Encoder().encode
+
+
+def _success(envelope: BindingEnvelope | PhoneInfoEnvelope | WabaInfoEnvelope) -> ASGIResponse:
+    """The envelope as a ready ASGI response: encoded once by msgspec, none of Litestar's response steps."""
+    return ASGIResponse(body=_encode(envelope), media_type=MediaType.JSON, status_code=200)
 
 
 def _bearer_key(scope: Scope) -> str | None:
@@ -132,10 +145,10 @@ def _document_body(body_type: type[Any]) -> dict[str, Provide]:
     "/bind",
     status_code=200,
     summary="Bind a WABA's phone number",
-    responses=_errors(40900, 40901, 42200, 42201, 42202, 50200, 50300),
+    responses=_responses(BindingEnvelope, 40900, 40901, 42200, 42201, 42202, 50200, 50300),
     dependencies=_document_body(BindRequest),
 )
-async def bind(request: Request[Any, Any, Any]) -> BindingEnvelope:
+async def bind(request: Request[Any, Any, Any]) -> ASGIResponse:
     """Bind a WABA and one of its phone numbers to the account, after checking both with Meta."""
     endpoints = endpoints_of(request)
     account = await endpoints.account(request)
@@ -143,17 +156,17 @@ async def bind(request: Request[Any, Any, Any]) -> BindingEnvelope:
     binding = await endpoints.bind_phone_number(
         authorize(account, data.account_name), data.waba_id, data.phone_number_id, data.phone_number
     )
-    return BindingEnvelope(data=BindingView.of(binding))
+    return _success(BindingEnvelope(data=BindingView.of(binding)))
 
 
 @post(
     "/unbind",
     status_code=200,
     summary="Remove a binding",
-    responses=_errors(40401),
+    responses=_responses(BindingEnvelope, 40401),
     dependencies=_document_body(UnbindRequest),
 )
-async def unbind(request: Request[Any, Any, Any]) -> BindingEnvelope:
+async def unbind(request: Request[Any, Any, Any]) -> ASGIResponse:
     """Remove one of the account's bindings; the WABA is released with its last phone number."""
     endpoints = endpoints_of(request)
     account = await endpoints.account(request)
@@ -161,39 +174,39 @@ async def unbind(request: Request[Any, Any, Any]) -> BindingEnvelope:
     binding = await endpoints.unbind_phone_number(
         authorize(account, data.account_name), data.waba_id, data.phone_number_id
     )
-    return BindingEnvelope(data=BindingView.of(binding))
+    return _success(BindingEnvelope(data=BindingView.of(binding)))
 
 
 @post(
     "/phoneInfo",
     status_code=200,
     summary="Phone numbers of a bound WABA",
-    responses=_errors(40400, 42200, 50200, 50300),
+    responses=_responses(PhoneInfoEnvelope, 40400, 42200, 50200, 50300),
     dependencies=_document_body(PhoneInfoRequest),
 )
-async def phone_info(request: Request[Any, Any, Any]) -> PhoneInfoEnvelope:
+async def phone_info(request: Request[Any, Any, Any]) -> ASGIResponse:
     """Every phone number of one of the account's WABAs: status, quality rating, messaging limit."""
     endpoints = endpoints_of(request)
     account = await endpoints.account(request)
     data = decode_body(await endpoints.body(request), PhoneInfoRequest)
     phones = await endpoints.phone_info(authorize(account, data.account_name), data.waba_id)
-    return PhoneInfoEnvelope(data=[PhoneNumberView.of(phone) for phone in phones])
+    return _success(PhoneInfoEnvelope(data=[PhoneNumberView.of(phone) for phone in phones]))
 
 
 @post(
     "/wabaInfo",
     status_code=200,
     summary="The account's WABAs",
-    responses=_errors(42200, 50200, 50300),
+    responses=_responses(WabaInfoEnvelope, 42200, 50200, 50300),
     dependencies=_document_body(WabaInfoRequest),
 )
-async def waba_info(request: Request[Any, Any, Any]) -> WabaInfoEnvelope:
+async def waba_info(request: Request[Any, Any, Any]) -> ASGIResponse:
     """Every WABA bound to the account with its name and review status, by first binding time."""
     endpoints = endpoints_of(request)
     account = await endpoints.account(request)
     data = decode_body(await endpoints.body(request), WabaInfoRequest)
     wabas = await endpoints.waba_info(authorize(account, data.account_name))
-    return WabaInfoEnvelope(data=[WabaView.of(waba) for waba in wabas])
+    return _success(WabaInfoEnvelope(data=[WabaView.of(waba) for waba in wabas]))
 
 
 account_router = Router(
