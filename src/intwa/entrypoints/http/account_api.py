@@ -6,12 +6,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import msgspec
-from litestar import MediaType, Request, Router, post
+from litestar import Request, Router, post
 from litestar.di import Provide
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody
 from litestar.response.base import ASGIResponse
-from litestar.types import Scope
+from litestar.types import Receive, Scope, Send
 
 from intwa.container import Container
 from intwa.domain.accounts import Authenticate, authorize
@@ -57,11 +57,35 @@ def _responses(success: type[Any], *codes: int) -> dict[int, ResponseSpec]:
 
 
 _encode = msgspec.json.Encoder().encode
+_JSON = (b"content-type", b"application/json")
 
 
-def _success(envelope: BindingEnvelope | PhoneInfoEnvelope | WabaInfoEnvelope) -> ASGIResponse:
-    """The envelope as a ready ASGI response: encoded once by msgspec, none of Litestar's response steps."""
-    return ASGIResponse(body=_encode(envelope), media_type=MediaType.JSON, status_code=200)
+class JsonAnswer(ASGIResponse):
+    """A 200 JSON answer sent as two ASGI messages, without Litestar's header and cookie machinery.
+
+    On the cached read endpoints building a general response cost a tenth of the request.
+    """
+
+    __slots__ = ("_answer",)
+
+    def __init__(self, body: bytes) -> None:  # the parent's fields are not used
+        self._answer = body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        body = self._answer
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [_JSON, (b"content-length", str(len(body)).encode())],
+            }
+        )
+        await send({"type": "http.response.body", "body": body, "more_body": False})
+
+
+def _success(envelope: BindingEnvelope | PhoneInfoEnvelope | WabaInfoEnvelope) -> JsonAnswer:
+    """The envelope, encoded once by msgspec, as a ready ASGI answer."""
+    return JsonAnswer(_encode(envelope))
 
 
 def _bearer_key(scope: Scope) -> str | None:
@@ -148,7 +172,7 @@ def _document_body(body_type: type[Any]) -> dict[str, Provide]:
     responses=_responses(BindingEnvelope, 40900, 40901, 42200, 42201, 42202, 50200, 50300),
     dependencies=_document_body(BindRequest),
 )
-async def bind(request: Request[Any, Any, Any]) -> ASGIResponse:
+async def bind(request: Request[Any, Any, Any]) -> JsonAnswer:
     """Bind a WABA and one of its phone numbers to the account, after checking both with Meta."""
     endpoints = endpoints_of(request)
     account = await endpoints.account(request)
@@ -166,7 +190,7 @@ async def bind(request: Request[Any, Any, Any]) -> ASGIResponse:
     responses=_responses(BindingEnvelope, 40401),
     dependencies=_document_body(UnbindRequest),
 )
-async def unbind(request: Request[Any, Any, Any]) -> ASGIResponse:
+async def unbind(request: Request[Any, Any, Any]) -> JsonAnswer:
     """Remove one of the account's bindings; the WABA is released with its last phone number."""
     endpoints = endpoints_of(request)
     account = await endpoints.account(request)
@@ -184,7 +208,7 @@ async def unbind(request: Request[Any, Any, Any]) -> ASGIResponse:
     responses=_responses(PhoneInfoEnvelope, 40400, 42200, 50200, 50300),
     dependencies=_document_body(PhoneInfoRequest),
 )
-async def phone_info(request: Request[Any, Any, Any]) -> ASGIResponse:
+async def phone_info(request: Request[Any, Any, Any]) -> JsonAnswer:
     """Every phone number of one of the account's WABAs: status, quality rating, messaging limit."""
     endpoints = endpoints_of(request)
     account = await endpoints.account(request)
@@ -200,7 +224,7 @@ async def phone_info(request: Request[Any, Any, Any]) -> ASGIResponse:
     responses=_responses(WabaInfoEnvelope, 42200, 50200, 50300),
     dependencies=_document_body(WabaInfoRequest),
 )
-async def waba_info(request: Request[Any, Any, Any]) -> ASGIResponse:
+async def waba_info(request: Request[Any, Any, Any]) -> JsonAnswer:
     """Every WABA bound to the account with its name and review status, by first binding time."""
     endpoints = endpoints_of(request)
     account = await endpoints.account(request)
