@@ -98,6 +98,14 @@ class Snapshots:
         self.misses += 1
         return refreshed.snapshot
 
+    async def fresh(self, waba_id: str) -> WabaSnapshot | None:
+        """The WABA's snapshot if it is younger than the TTL, else None; never asks the provider."""
+        snapshot = await self._storage.get_snapshot(waba_id)
+        if snapshot is not None and self._clock.now() - snapshot.fetched_at < self._ttl:
+            self.hits += 1
+            return snapshot
+        return None
+
     def paused(self, waba_id: str, now: datetime) -> bool:
         """Whether refreshes of the WABA should wait: Meta reported ≥ 90% usage, or a refresh just failed."""
         until = self._paused_until.get(waba_id)
