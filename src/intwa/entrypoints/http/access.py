@@ -25,7 +25,7 @@ from intwa.domain.models import Account
 access_logger = logging.getLogger("intwa.access")
 
 ACCOUNT_KEY = "intwa.account"
-"""Scope key of the request's authenticated `Account`, set by the API key guard."""
+"""Scope key of the request's authenticated `Account`, set by the account endpoints when they authenticate."""
 ENVELOPE_CODE_KEY = "intwa.code"
 """Scope key of the error envelope's code, set by the exception handlers."""
 REQUEST_ID_KEY = "intwa.request_id"
