@@ -44,6 +44,11 @@ class LimitRequests:
         self._clock = clock
         self._limit = limit_per_minute
 
+    @property
+    def enabled(self) -> bool:
+        """Whether requests are counted at all (a limit above 0)."""
+        return bool(self._limit)
+
     async def __call__(self, account_name: str) -> None:
         """Count the request; `RateLimited`, with whole seconds until the next window, when over the limit."""
         if not self._limit or self._limiter is None:

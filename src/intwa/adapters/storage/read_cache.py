@@ -47,13 +47,14 @@ class ReadCachingStorage:
     def __repr__(self) -> str:
         return f"ReadCachingStorage({self._storage!r}, max_age_seconds={self._max_age})"
 
-    async def _cached(self, key: Hashable, read: Callable[[], Awaitable[T]]) -> T:
+    async def _cached(self, key: tuple[str, str], read: Callable[[str], Awaitable[T]]) -> T:
+        """The remembered answer of `read(key[1])`, or a fresh one remembered for `max_age_seconds`."""
         now = self._monotonic()
         entry = self._entries.get(key)
         if entry is not None and entry[0] > now:
             value: T = entry[1]
             return value
-        value = await read()
+        value = await read(key[1])
         if len(self._entries) >= MAX_ENTRIES:
             self._entries.clear()
         self._entries[key] = (now + self._max_age, value)
@@ -68,22 +69,20 @@ class ReadCachingStorage:
 
     # cached reads
     async def find_account_by_key_hash(self, key_hash: str) -> Account | None:
-        return await self._cached(("key", key_hash), lambda: self._storage.find_account_by_key_hash(key_hash))
+        return await self._cached(("key", key_hash), self._storage.find_account_by_key_hash)
 
     async def get_account(self, name: str) -> Account | None:
-        return await self._cached(("account", name), lambda: self._storage.get_account(name))
+        return await self._cached(("account", name), self._storage.get_account)
 
     async def waba_owner(self, waba_id: str) -> str | None:
-        return await self._cached(("owner", waba_id), lambda: self._storage.waba_owner(waba_id))
+        return await self._cached(("owner", waba_id), self._storage.waba_owner)
 
     async def account_waba_ids(self, account_name: str) -> list[str]:
-        waba_ids = await self._cached(
-            ("account_wabas", account_name), lambda: self._storage.account_waba_ids(account_name)
-        )
+        waba_ids = await self._cached(("account_wabas", account_name), self._storage.account_waba_ids)
         return list(waba_ids)
 
     async def get_snapshot(self, waba_id: str) -> WabaSnapshot | None:
-        return await self._cached(("snapshot", waba_id), lambda: self._storage.get_snapshot(waba_id))
+        return await self._cached(("snapshot", waba_id), self._storage.get_snapshot)
 
     # reads passed through
     async def migrate(self) -> list[int]:
