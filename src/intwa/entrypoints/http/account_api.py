@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 from litestar import Request, Router, post
@@ -24,6 +24,7 @@ from intwa.entrypoints.composition import resolve
 from intwa.entrypoints.http.access import ACCOUNT_KEY
 from intwa.entrypoints.http.bodies import decode_body, read_body
 from intwa.entrypoints.http.schemas import (
+    AccountRequest,
     BindingEnvelope,
     BindRequest,
     ErrorEnvelope,
@@ -37,6 +38,8 @@ from intwa.entrypoints.views import BindingView, PhoneNumberView, WabaView
 
 ACCOUNT_PREFIX = "/intwa-api/whatsapp/account"
 ENDPOINTS_KEY = "account_endpoints"
+
+BodyT = TypeVar("BodyT", bound=AccountRequest)
 
 
 def _responses(success: type[Any], *codes: int) -> dict[int, ResponseSpec]:
@@ -140,9 +143,16 @@ class AccountEndpoints:
             await self.limit_requests(account.name)
         return account
 
-    async def body(self, request: Request[Any, Any, Any]) -> bytes:
-        """The request's body, within `server.max_body_bytes`."""
-        return await read_body(request.receive, self.max_body_bytes)
+    async def authorized(self, request: Request[Any, Any, Any], body_type: type[BodyT]) -> BodyT:
+        """The request's body once its key is authenticated and its `accountName` is the key's account.
+
+        In that order: 40100/40300/42900 before 40000, and 40000 before the `accountName` check (40300).
+        The body is read within `server.max_body_bytes` (41300 past it).
+        """
+        account = await self.account(request)
+        body = decode_body(await read_body(request.receive, self.max_body_bytes), body_type)
+        authorize(account, body.account_name)
+        return body
 
 
 def endpoints_of(request: Request[Any, Any, Any]) -> AccountEndpoints:
@@ -176,10 +186,9 @@ def _document_body(body_type: type[Any]) -> dict[str, Provide]:
 async def bind(request: Request[Any, Any, Any]) -> JsonAnswer:
     """Bind a WABA and one of its phone numbers to the account, after checking both with Meta."""
     endpoints = endpoints_of(request)
-    account = await endpoints.account(request)
-    data = decode_body(await endpoints.body(request), BindRequest)
+    data = await endpoints.authorized(request, BindRequest)
     binding = await endpoints.bind_phone_number(
-        authorize(account, data.account_name), data.waba_id, data.phone_number_id, data.phone_number
+        data.account_name, data.waba_id, data.phone_number_id, data.phone_number
     )
     return _success(BindingEnvelope(data=BindingView.of(binding)))
 
@@ -194,11 +203,8 @@ async def bind(request: Request[Any, Any, Any]) -> JsonAnswer:
 async def unbind(request: Request[Any, Any, Any]) -> JsonAnswer:
     """Remove one of the account's bindings; the WABA is released with its last phone number."""
     endpoints = endpoints_of(request)
-    account = await endpoints.account(request)
-    data = decode_body(await endpoints.body(request), UnbindRequest)
-    binding = await endpoints.unbind_phone_number(
-        authorize(account, data.account_name), data.waba_id, data.phone_number_id
-    )
+    data = await endpoints.authorized(request, UnbindRequest)
+    binding = await endpoints.unbind_phone_number(data.account_name, data.waba_id, data.phone_number_id)
     return _success(BindingEnvelope(data=BindingView.of(binding)))
 
 
@@ -212,9 +218,8 @@ async def unbind(request: Request[Any, Any, Any]) -> JsonAnswer:
 async def phone_info(request: Request[Any, Any, Any]) -> JsonAnswer:
     """Every phone number of one of the account's WABAs: status, quality rating, messaging limit."""
     endpoints = endpoints_of(request)
-    account = await endpoints.account(request)
-    data = decode_body(await endpoints.body(request), PhoneInfoRequest)
-    phones = await endpoints.phone_info(authorize(account, data.account_name), data.waba_id)
+    data = await endpoints.authorized(request, PhoneInfoRequest)
+    phones = await endpoints.phone_info(data.account_name, data.waba_id)
     return _success(PhoneInfoEnvelope(data=[PhoneNumberView.of(phone) for phone in phones]))
 
 
@@ -228,9 +233,8 @@ async def phone_info(request: Request[Any, Any, Any]) -> JsonAnswer:
 async def waba_info(request: Request[Any, Any, Any]) -> JsonAnswer:
     """Every WABA bound to the account with its name and review status, by first binding time."""
     endpoints = endpoints_of(request)
-    account = await endpoints.account(request)
-    data = decode_body(await endpoints.body(request), WabaInfoRequest)
-    wabas = await endpoints.waba_info(authorize(account, data.account_name))
+    data = await endpoints.authorized(request, WabaInfoRequest)
+    wabas = await endpoints.waba_info(data.account_name)
     return _success(WabaInfoEnvelope(data=[WabaView.of(waba) for waba in wabas]))
 
 

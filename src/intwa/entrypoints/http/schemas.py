@@ -34,34 +34,35 @@ class _Body(msgspec.Struct, rename="camel"):
     pass
 
 
-class BindRequest(_Body):
-    """Bind a WABA's phone number to the account."""
+class AccountRequest(_Body):
+    """What every account endpoint's body carries: the account it acts for."""
 
     account_name: AccountName
+
+
+class BindRequest(AccountRequest):
+    """Bind a WABA's phone number to the account."""
+
     waba_id: MetaId
     phone_number_id: MetaId
     phone_number: PhoneNumber = None
 
 
-class UnbindRequest(_Body):
+class UnbindRequest(AccountRequest):
     """Remove one of the account's bindings."""
 
-    account_name: AccountName
     waba_id: MetaId
     phone_number_id: MetaId
 
 
-class PhoneInfoRequest(_Body):
+class PhoneInfoRequest(AccountRequest):
     """Ask for the phone numbers of one of the account's WABAs."""
 
-    account_name: AccountName
     waba_id: MetaId
 
 
-class WabaInfoRequest(_Body):
+class WabaInfoRequest(AccountRequest):
     """Ask for the account's WABAs."""
-
-    account_name: AccountName
 
 
 class BindingEnvelope(msgspec.Struct, kw_only=True):
