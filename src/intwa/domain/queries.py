@@ -38,8 +38,9 @@ class WabaInfo:
         waba_ids = await self._storage.account_waba_ids(account_name)
         snapshots = [None if refresh else await self._snapshots.fresh(waba_id) for waba_id in waba_ids]
         due = [index for index, snapshot in enumerate(snapshots) if snapshot is None]
-        # Only the WABAs that need the provider are refreshed, and those side by side.
-        refreshed = await asyncio.gather(*(self._snapshots.get(waba_ids[i], refresh=refresh) for i in due))
-        for index, snapshot in zip(due, refreshed, strict=True):
-            snapshots[index] = snapshot
+        if due:
+            # Only the WABAs that need the provider are refreshed, and those side by side.
+            refreshed = await asyncio.gather(*(self._snapshots.get(waba_ids[i], refresh=refresh) for i in due))
+            for index, snapshot in zip(due, refreshed, strict=True):
+                snapshots[index] = snapshot
         return [snapshot.waba for snapshot in snapshots if snapshot is not None]
