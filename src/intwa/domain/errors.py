@@ -12,10 +12,6 @@ class DomainError(Exception):
         super().__init__(message)
         self.message = message
 
-    @property
-    def http_status(self) -> int:
-        return self.code // 100
-
 
 class InvalidField(DomainError):
     """A request field is missing or breaks its rule (SPEC §3.2)."""
