@@ -17,7 +17,7 @@ from intwa import __version__
 from intwa.container import Container, build_container
 from intwa.entrypoints.composition import resolve
 from intwa.entrypoints.http.access import AccessMiddleware, HttpStats
-from intwa.entrypoints.http.account_api import ENDPOINTS_KEY, AccountEndpoints, account_router
+from intwa.entrypoints.http.account_api import ENDPOINTS_KEY, AccountEndpoints, account_handlers
 from intwa.entrypoints.http.errors import EXCEPTION_HANDLERS
 from intwa.entrypoints.http.health import healthz, readyz
 from intwa.entrypoints.http.metrics import HTTP_STATS_KEY, metrics
@@ -54,7 +54,7 @@ def create_app(container: Container) -> Litestar:
 
     http_stats = HttpStats()
     app = Litestar(
-        route_handlers=[account_router, webhook_router, healthz, readyz, metrics],
+        route_handlers=[*account_handlers, webhook_router, healthz, readyz, metrics],
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.server.max_body_bytes,
         state=State({"container": container, HTTP_STATS_KEY: http_stats}),
