@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import datetime, timedelta
+from typing import TypeGuard
 
 import msgspec
 
@@ -68,7 +69,7 @@ class Snapshots:
             return (await self.refresh(waba_id, source="request")).snapshot
         snapshot = await self._storage.get_snapshot(waba_id)
         now = self._clock.now()
-        if snapshot is not None and now - snapshot.fetched_at < self._ttl:
+        if self._within_ttl(snapshot, now):
             self.hits += 1
             return snapshot
         servable = snapshot if snapshot is not None and now - snapshot.fetched_at < self._max_stale else None
@@ -101,10 +102,13 @@ class Snapshots:
     async def fresh(self, waba_id: str) -> WabaSnapshot | None:
         """The WABA's snapshot if it is younger than the TTL, else None; never asks the provider."""
         snapshot = await self._storage.get_snapshot(waba_id)
-        if snapshot is not None and self._clock.now() - snapshot.fetched_at < self._ttl:
-            self.hits += 1
-            return snapshot
-        return None
+        if not self._within_ttl(snapshot, self._clock.now()):
+            return None
+        self.hits += 1
+        return snapshot
+
+    def _within_ttl(self, snapshot: WabaSnapshot | None, now: datetime) -> TypeGuard[WabaSnapshot]:
+        return snapshot is not None and now - snapshot.fetched_at < self._ttl
 
     def paused(self, waba_id: str, now: datetime) -> bool:
         """Whether refreshes of the WABA should wait: Meta reported ≥ 90% usage, or a refresh just failed."""

@@ -53,13 +53,7 @@ def list_accounts(cli: CliContext, as_json: bool) -> None:
 @click.pass_obj
 def disable(cli: CliContext, name: str) -> None:
     """Disable an account: its API keys get 40300 until it is enabled again."""
-
-    async def command(container: Container) -> Account:
-        accounts = await resolve(container.accounts)
-        return await accounts.disable(name)
-
-    cli.run(command)
-    click.echo(f"disabled account {name}")
+    _set_enabled(cli, name, enabled=False)
 
 
 @account.command()
@@ -67,13 +61,16 @@ def disable(cli: CliContext, name: str) -> None:
 @click.pass_obj
 def enable(cli: CliContext, name: str) -> None:
     """Enable a disabled account."""
+    _set_enabled(cli, name, enabled=True)
 
+
+def _set_enabled(cli: CliContext, name: str, *, enabled: bool) -> None:
     async def command(container: Container) -> Account:
         accounts = await resolve(container.accounts)
-        return await accounts.enable(name)
+        return await (accounts.enable(name) if enabled else accounts.disable(name))
 
     cli.run(command)
-    click.echo(f"enabled account {name}")
+    click.echo(f"{'enabled' if enabled else 'disabled'} account {name}")
 
 
 @account.command("rotate-key")

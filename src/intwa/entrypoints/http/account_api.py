@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import msgspec
 from litestar import Request, post
 from litestar.di import Provide
+from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody
 from litestar.response.base import ASGIResponse
-from litestar.types import Receive, Scope, Send
+from litestar.types import AnyCallable, Receive, Scope, Send
 
 from intwa.container import Container
 from intwa.domain.accounts import Authenticate, authorize
@@ -177,14 +179,23 @@ def _document_body(body_type: type[Any]) -> dict[str, Provide]:
     return {"documented_body": Provide(body, sync_to_thread=False)}
 
 
-@post(
-    f"{ACCOUNT_PREFIX}/bind",
-    status_code=200,
-    summary="Bind a WABA's phone number",
-    responses=_responses(BindingEnvelope, 40900, 40901, 42200, 42201, 42202, 50200, 50300),
-    dependencies=_document_body(BindRequest),
-    security=_BEARER,
-    tags=["account"],
+def _account_endpoint(
+    name: str, summary: str, body_type: type[AccountRequest], success: type[Any], *codes: int
+) -> Callable[[AnyCallable], HTTPRouteHandler]:
+    """`POST /intwa-api/whatsapp/account/<name>`: its body, success and error envelopes documented."""
+    return post(
+        f"{ACCOUNT_PREFIX}/{name}",
+        status_code=200,
+        summary=summary,
+        responses=_responses(success, *codes),
+        dependencies=_document_body(body_type),
+        security=_BEARER,
+        tags=["account"],
+    )
+
+
+@_account_endpoint(
+    "bind", "Bind a WABA's phone number", BindRequest, BindingEnvelope, 40900, 40901, 42200, 42201, 42202, 50200, 50300
 )
 async def bind(request: Request[Any, Any, Any]) -> JsonAnswer:
     """Bind a WABA and one of its phone numbers to the account, after checking both with Meta."""
@@ -196,15 +207,7 @@ async def bind(request: Request[Any, Any, Any]) -> JsonAnswer:
     return _success(BindingEnvelope(data=BindingView.of(binding)))
 
 
-@post(
-    f"{ACCOUNT_PREFIX}/unbind",
-    status_code=200,
-    summary="Remove a binding",
-    responses=_responses(BindingEnvelope, 40401),
-    dependencies=_document_body(UnbindRequest),
-    security=_BEARER,
-    tags=["account"],
-)
+@_account_endpoint("unbind", "Remove a binding", UnbindRequest, BindingEnvelope, 40401)
 async def unbind(request: Request[Any, Any, Any]) -> JsonAnswer:
     """Remove one of the account's bindings; the WABA is released with its last phone number."""
     endpoints = endpoints_of(request)
@@ -213,14 +216,8 @@ async def unbind(request: Request[Any, Any, Any]) -> JsonAnswer:
     return _success(BindingEnvelope(data=BindingView.of(binding)))
 
 
-@post(
-    f"{ACCOUNT_PREFIX}/phoneInfo",
-    status_code=200,
-    summary="Phone numbers of a bound WABA",
-    responses=_responses(PhoneInfoEnvelope, 40400, 42200, 50200, 50300),
-    dependencies=_document_body(PhoneInfoRequest),
-    security=_BEARER,
-    tags=["account"],
+@_account_endpoint(
+    "phoneInfo", "Phone numbers of a bound WABA", PhoneInfoRequest, PhoneInfoEnvelope, 40400, 42200, 50200, 50300
 )
 async def phone_info(request: Request[Any, Any, Any]) -> JsonAnswer:
     """Every phone number of one of the account's WABAs: status, quality rating, messaging limit."""
@@ -230,15 +227,7 @@ async def phone_info(request: Request[Any, Any, Any]) -> JsonAnswer:
     return _success(PhoneInfoEnvelope(data=[PhoneNumberView.of(phone) for phone in phones]))
 
 
-@post(
-    f"{ACCOUNT_PREFIX}/wabaInfo",
-    status_code=200,
-    summary="The account's WABAs",
-    responses=_responses(WabaInfoEnvelope, 42200, 50200, 50300),
-    dependencies=_document_body(WabaInfoRequest),
-    security=_BEARER,
-    tags=["account"],
-)
+@_account_endpoint("wabaInfo", "The account's WABAs", WabaInfoRequest, WabaInfoEnvelope, 42200, 50200, 50300)
 async def waba_info(request: Request[Any, Any, Any]) -> JsonAnswer:
     """Every WABA bound to the account with its name and review status, by first binding time."""
     endpoints = endpoints_of(request)
