@@ -13,8 +13,9 @@ from bind_overhead import BindOverhead
 from wrk_runner import WrkResult
 
 HEADER = (
-    "| endpoint | intwa req/s | bare req/s | ratio | intwa p50 / p99 ms | bare p50 / p99 ms | Graph calls / 1k |",
-    "|---|---:|---:|---:|---:|---:|---:|",
+    "| endpoint | intwa req/s | bare req/s | ratio | intwa p50 / p99 ms | bare p50 / p99 ms "
+    "| server CPU µs/request intwa / bare | Graph calls / 1k |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|",
 )
 
 
@@ -37,6 +38,7 @@ def _medians(results: list[WrkResult]) -> dict[str, float]:
         "requests_per_second": statistics.median(r.requests_per_second for r in results),
         "p50_ms": statistics.median(r.p50_ms for r in results),
         "p99_ms": statistics.median(r.p99_ms for r in results),
+        "server_cpu_us_per_request": statistics.median(r.server_cpu_us_per_request for r in results),
         "failed_requests": sum(r.socket_errors + r.non_2xx for r in results),
     }
 
@@ -72,7 +74,9 @@ def markdown(results: Results) -> list[str]:
         lines.append(
             f"| {endpoint} | {intwa['requests_per_second']:,.0f} | {bare['requests_per_second']:,.0f} "
             f"| {numbers['ratio']:.2f} | {intwa['p50_ms']:.2f} / {intwa['p99_ms']:.2f} "
-            f"| {bare['p50_ms']:.2f} / {bare['p99_ms']:.2f} | {numbers['provider_calls_per_1000']:.3f} |"
+            f"| {bare['p50_ms']:.2f} / {bare['p99_ms']:.2f} "
+            f"| {intwa['server_cpu_us_per_request']:.1f} / {bare['server_cpu_us_per_request']:.1f} "
+            f"| {numbers['provider_calls_per_1000']:.3f} |"
         )
         if intwa["failed_requests"] or bare["failed_requests"]:
             lines.append(f"  failed requests: intwa {intwa['failed_requests']}, bare {bare['failed_requests']}")

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import os
 import shutil
@@ -34,7 +35,7 @@ from bind_overhead import BindOverhead, measure_bind_overhead
 from machine import describe
 from profile_summary import summarize
 from report import Results, markdown, write_json
-from wrk_runner import WrkResult, require_wrk, run_wrk, write_script, wrk_version
+from wrk_runner import WrkResult, cpu_seconds, require_wrk, run_wrk, write_script, wrk_version
 
 BENCH = Path(__file__).resolve().parent
 INTWA = str(Path(sys.executable).parent / "intwa")
@@ -157,7 +158,7 @@ class Bench:
         self.env = env
         self.servers = Servers(folder, env)
         self.api_key = ""
-        self.intwa_pid = 0
+        self.pids = {"intwa": 0, "bare": 0}
 
     def start(self) -> None:
         """Start the servers, create the account, bind the WABA that is read, and give the bare app its bytes."""
@@ -169,7 +170,7 @@ class Bench:
         port = self.intwa_url.rsplit(":", 1)[1]
         intwa = self.servers.start("intwa", [INTWA, "serve", "--port", port, "--workers", "1"])
         wait_until(lambda: httpx.get(f"{self.intwa_url}/healthz").status_code == 200, intwa, "intwa serve")
-        self.intwa_pid = intwa.pid
+        self.pids["intwa"] = intwa.pid
 
         command = [INTWA, "account", "create", ACCOUNT, "--json"]
         self.api_key = json.loads(subprocess.run(command, env=self.env, capture_output=True, check=True).stdout)[
@@ -195,6 +196,7 @@ class Bench:
         bare = self.servers.start("bare", command)
         probe = f"{self.bare_url}/intwa-api/whatsapp/account/wabaInfo"
         wait_until(lambda: httpx.post(probe).status_code == 200, bare, "the bare app")
+        self.pids["bare"] = bare.pid
 
     def _answer(self, endpoint: str, body: dict[str, str]) -> str:
         url = f"{self.intwa_url}/intwa-api/whatsapp/account/{endpoint}"
@@ -203,9 +205,14 @@ class Bench:
             raise SystemExit(f"bench: {endpoint} failed: {response.text}")
         return response.content.decode()
 
-    def _wrk(self, url: str, script: Path, seconds: float) -> WrkResult:
+    def _wrk(self, url: str, script: Path, seconds: float, pid: int | None = None) -> WrkResult:
+        """A wrk run; with the server's `pid`, also the CPU time that process spent meanwhile."""
         args = self.args
-        return run_wrk(self.wrk, url, script, seconds=seconds, connections=args.connections, threads=args.threads)
+        cpu_before = cpu_seconds(pid) if pid else 0.0
+        result = run_wrk(self.wrk, url, script, seconds=seconds, connections=args.connections, threads=args.threads)
+        if pid:
+            result = dataclasses.replace(result, server_cpu_seconds=cpu_seconds(pid) - cpu_before)
+        return result
 
     def compare(self, endpoint: str, results: Results) -> None:
         """Alternate wrk runs against intwa and the bare app; count the provider calls intwa made meanwhile."""
@@ -218,11 +225,12 @@ class Bench:
         runs: dict[str, list[WrkResult]] = {"intwa": [], "bare": []}
         for round_ in range(self.args.rounds):
             for target in ("intwa", "bare") if round_ % 2 == 0 else ("bare", "intwa"):
-                result = self._wrk(targets[target], script, self.args.seconds)
+                result = self._wrk(targets[target], script, self.args.seconds, self.pids[target])
                 runs[target].append(result)
                 print(
                     f"{endpoint} round {round_ + 1} {target}: {result.requests_per_second:,.0f} req/s, "
-                    f"p50 {result.p50_ms:.2f} ms, p99 {result.p99_ms:.2f} ms",
+                    f"p50 {result.p50_ms:.2f} ms, p99 {result.p99_ms:.2f} ms, "
+                    f"server CPU {result.server_cpu_us_per_request:.1f} µs/request",
                     flush=True,
                 )
         calls = sum(httpx.get(f"{self.graph_url}/_fake/calls").json().values())
@@ -233,7 +241,7 @@ class Bench:
         """py-spy samples intwa while wrk drives phoneInfo (pausing it at each sample, so the stacks are whole)."""
         py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
         seconds = f"{self.args.seconds:g}"
-        record = [py_spy, "record", "--pid", str(self.intwa_pid), "--duration", seconds, "--rate", "200"]
+        record = [py_spy, "record", "--pid", str(self.pids["intwa"]), "--duration", seconds, "--rate", "200"]
         spy = subprocess.Popen([*record, "--format", "raw", "--output", str(output)])
         time.sleep(1)
         script = write_script(self.folder, "phoneInfo", ENDPOINTS["phoneInfo"], self.api_key)

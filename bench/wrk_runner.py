@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -39,10 +40,22 @@ class WrkResult:
     p99_ms: float
     socket_errors: int
     non_2xx: int
+    server_cpu_seconds: float = 0.0
+    """CPU time (user + system) the server process spent during the run; 0 when not measured."""
 
     @property
     def requests_per_second(self) -> float:
         return self.requests / self.seconds
+
+    @property
+    def server_cpu_us_per_request(self) -> float:
+        return self.server_cpu_seconds * 1e6 / self.requests if self.requests else 0.0
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of a process so far, from `/proc/<pid>/stat` (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text(encoding="ascii").rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def require_wrk() -> str:
