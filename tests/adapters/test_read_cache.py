@@ -103,12 +103,16 @@ async def test_unknown_keys_are_remembered_too_so_floods_do_not_reach_storage(
     assert inner.reads["key"] == 1
 
 
-async def test_the_cache_never_holds_more_than_its_bound(cached: ReadCachingStorage) -> None:
-    for n in range(MAX_ENTRIES + 10):
-        cached._entries[("key", str(n))] = (1e12, None)  # filled directly: a real flood would be slow
-    await cached.find_account_by_key_hash("hash-1")
+async def test_the_cache_never_holds_more_than_its_bound(cached: ReadCachingStorage, inner: CountingStorage) -> None:
+    for n in range(MAX_ENTRIES + 10):  # a flood of unknown keys
+        await cached.find_account_by_key_hash(f"hash-{n}")
+    reads = inner.reads["key"]
 
-    assert len(cached._entries) <= MAX_ENTRIES
+    await cached.find_account_by_key_hash(f"hash-{MAX_ENTRIES + 5}")  # remembered after the bound was hit
+    await cached.find_account_by_key_hash("hash-1")  # forgotten when the table started afresh
+
+    assert inner.reads["key"] == reads + 1
+    assert len(cached._keys) <= MAX_ENTRIES
 
 
 async def test_a_refresh_lock_yields_what_is_stored_and_then_forgets_the_remembered_snapshot(

@@ -43,7 +43,7 @@ def test_bad_account_names_are_rejected(name: str) -> None:
         validation.account_name(name)
 
 
-@pytest.mark.parametrize("value", ["", "1" * 33, "12a", "١٢٣", " 1"])
+@pytest.mark.parametrize("value", ["", "1" * 33, "12a", "١٢٣", " 1", "12\n", "²", "１２"])
 def test_bad_meta_ids_are_rejected_naming_the_field(value: str) -> None:
     with pytest.raises(InvalidField) as raised:
         validation.meta_id(value, "wabaId")

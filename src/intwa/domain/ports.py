@@ -25,6 +25,10 @@ class Clock(Protocol):
         """The current time, timezone-aware UTC."""
         ...
 
+    def timestamp(self) -> float:
+        """The current time as POSIX seconds: `now()` for the hot path's comparisons, without a datetime."""
+        ...
+
 
 class MetaProvider(Protocol):
     """Where WABA and phone number data come from: Meta's Graph API, or a fake.

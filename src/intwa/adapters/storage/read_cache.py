@@ -8,10 +8,10 @@ still shows within `max_age_seconds`. Writes made through this process forget wh
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from intwa.domain.models import (
     Account,
@@ -27,11 +27,16 @@ from intwa.domain.ports import Storage
 T = TypeVar("T")
 
 MAX_ENTRIES = 100_000
-"""Past this many entries the cache starts afresh: memory stays bounded whatever the key space."""
+"""Past this many entries a table starts afresh: memory stays bounded whatever the key space."""
 
 
 class ReadCachingStorage:
-    """Wraps a `Storage`; caches key lookups, accounts, WABA owners, account WABAs and snapshots."""
+    """Wraps a `Storage`; caches key lookups, accounts, WABA owners, account WABAs and snapshots.
+
+    Each kind of read has its own table of `key -> (expires, value)`. The cached reads check their table
+    inline and await the wrapped storage only on a miss: they run several times per request, and a
+    coroutine less per read is measurable there.
+    """
 
     def __init__(
         self,
@@ -42,47 +47,63 @@ class ReadCachingStorage:
         self._storage = storage
         self._max_age = max_age_seconds
         self._monotonic = monotonic
-        self._entries: dict[Hashable, tuple[float, Any]] = {}
+        self._keys: dict[str, tuple[float, Account | None]] = {}
+        self._accounts: dict[str, tuple[float, Account | None]] = {}
+        self._owners: dict[str, tuple[float, str | None]] = {}
+        self._account_wabas: dict[str, tuple[float, list[str]]] = {}
+        self._snapshots: dict[str, tuple[float, WabaSnapshot | None]] = {}
 
     def __repr__(self) -> str:
         return f"ReadCachingStorage({self._storage!r}, max_age_seconds={self._max_age})"
 
-    async def _cached(self, key: tuple[str, str], read: Callable[[str], Awaitable[T]]) -> T:
-        """The remembered answer of `read(key[1])`, or a fresh one remembered for `max_age_seconds`."""
-        now = self._monotonic()
-        entry = self._entries.get(key)
-        if entry is not None and entry[0] > now:
-            value: T = entry[1]
-            return value
-        value = await read(key[1])
-        if len(self._entries) >= MAX_ENTRIES:
-            self._entries.clear()
-        self._entries[key] = (now + self._max_age, value)
+    async def _load(self, table: dict[str, tuple[float, T]], key: str, read: Callable[[str], Awaitable[T]]) -> T:
+        """`read(key)`, remembered in `table` for `max_age_seconds`."""
+        expires = self._monotonic() + self._max_age
+        value = await read(key)
+        if len(table) >= MAX_ENTRIES:
+            table.clear()
+        table[key] = (expires, value)
         return value
 
     def forget(self) -> None:
         """Drop every remembered read."""
-        self._entries.clear()
+        for table in (self._keys, self._accounts, self._owners, self._account_wabas, self._snapshots):
+            table.clear()
 
     def _forget_snapshot(self, waba_id: str) -> None:
-        self._entries.pop(("snapshot", waba_id), None)
+        self._snapshots.pop(waba_id, None)
 
     # cached reads
     async def find_account_by_key_hash(self, key_hash: str) -> Account | None:
-        return await self._cached(("key", key_hash), self._storage.find_account_by_key_hash)
+        entry = self._keys.get(key_hash)
+        if entry is not None and entry[0] > self._monotonic():
+            return entry[1]
+        return await self._load(self._keys, key_hash, self._storage.find_account_by_key_hash)
 
     async def get_account(self, name: str) -> Account | None:
-        return await self._cached(("account", name), self._storage.get_account)
+        entry = self._accounts.get(name)
+        if entry is not None and entry[0] > self._monotonic():
+            return entry[1]
+        return await self._load(self._accounts, name, self._storage.get_account)
 
     async def waba_owner(self, waba_id: str) -> str | None:
-        return await self._cached(("owner", waba_id), self._storage.waba_owner)
+        entry = self._owners.get(waba_id)
+        if entry is not None and entry[0] > self._monotonic():
+            return entry[1]
+        return await self._load(self._owners, waba_id, self._storage.waba_owner)
 
     async def account_waba_ids(self, account_name: str) -> list[str]:
-        waba_ids = await self._cached(("account_wabas", account_name), self._storage.account_waba_ids)
+        entry = self._account_wabas.get(account_name)
+        if entry is not None and entry[0] > self._monotonic():
+            return list(entry[1])
+        waba_ids = await self._load(self._account_wabas, account_name, self._storage.account_waba_ids)
         return list(waba_ids)
 
     async def get_snapshot(self, waba_id: str) -> WabaSnapshot | None:
-        return await self._cached(("snapshot", waba_id), self._storage.get_snapshot)
+        entry = self._snapshots.get(waba_id)
+        if entry is not None and entry[0] > self._monotonic():
+            return entry[1]
+        return await self._load(self._snapshots, waba_id, self._storage.get_snapshot)
 
     # reads passed through
     async def migrate(self) -> list[int]:

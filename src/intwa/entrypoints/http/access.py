@@ -118,7 +118,6 @@ class AccessMiddleware:
             return
         started = perf_counter()
         state: dict[str, Any] = scope  # type: ignore[assignment]  # for intwa's own keys
-        method = scope["method"]
         path = scope["path"]  # read now: routing rewrites it
         request_id, echoed = _request_id(scope["headers"])
         state[REQUEST_ID_KEY] = request_id
@@ -134,19 +133,33 @@ class AccessMiddleware:
         try:
             await self._app(scope, receive, send_with_request_id)
         finally:
-            self._finish(state, method, path, status, request_id, perf_counter() - started)
+            seconds = perf_counter() - started
+            code: int | None = state.get(ENVELOPE_CODE_KEY)
+            if code is None and status < 400 and path.startswith(API_PREFIX):
+                code = 0
+            method: str = state["method"]
+            self._stats.record(
+                state.get("path_template") or UNMATCHED_ROUTE,
+                method if method in METHODS else "other",
+                status,
+                code,
+                seconds,
+            )
+            level = logging.DEBUG if path in QUIET_PATHS else logging.INFO
+            if access_logger.isEnabledFor(level):
+                self._log(level, state, method, path, status, code, request_id, seconds)
 
-    def _finish(
-        self, state: dict[str, Any], method: str, path: str, status: int, request_id: str, seconds: float
+    def _log(
+        self,
+        level: int,
+        state: dict[str, Any],
+        method: str,
+        path: str,
+        status: int,
+        code: int | None,
+        request_id: str,
+        seconds: float,
     ) -> None:
-        code: int | None = state.get(ENVELOPE_CODE_KEY)
-        if code is None and status < 400 and path.startswith(API_PREFIX):
-            code = 0
-        route = state.get("path_template") or UNMATCHED_ROUTE
-        self._stats.record(route, method if method in METHODS else "other", status, code, seconds)
-        level = logging.DEBUG if path in QUIET_PATHS else logging.INFO
-        if not access_logger.isEnabledFor(level):
-            return
         account: Account | None = state.get(ACCOUNT_KEY)
         account_name = account.name if account is not None else None
         if len(path) > _LONGEST_LOGGED_PATH or not path.isprintable():

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import msgspec
@@ -39,7 +38,6 @@ from intwa.entrypoints.http.schemas import (
 from intwa.entrypoints.views import BindingView, PhoneNumberView, WabaView
 
 ACCOUNT_PREFIX = "/intwa-api/whatsapp/account"
-ENDPOINTS_KEY = "account_endpoints"
 
 BodyT = TypeVar("BodyT", bound=AccountRequest)
 _BEARER: list[dict[str, list[str]]] = [{"BearerAuth": []}]
@@ -106,13 +104,23 @@ def _bearer_key(scope: Scope) -> str | None:
     return None
 
 
-@dataclass(frozen=True, slots=True)
-class AccountEndpoints:
+class AccountApi:
     """The use cases behind the account endpoints, asked of the container once, when the app starts.
 
-    The handlers read them from the app's state instead of through per-request `Provide` dependencies:
-    on these endpoints Litestar's dependency resolution cost more than all of intwa's own work.
+    The handlers close over this object instead of taking per-request `Provide` dependencies or reading
+    the app's state: on these endpoints Litestar's dependency resolution cost more than all of intwa's
+    own work. Until `start` has run (the app's lifespan does it first) the endpoints have no use cases.
     """
+
+    __slots__ = (
+        "authenticate",
+        "bind_phone_number",
+        "limit_requests",
+        "max_body_bytes",
+        "phone_info",
+        "unbind_phone_number",
+        "waba_info",
+    )
 
     max_body_bytes: int
     authenticate: Authenticate
@@ -122,26 +130,24 @@ class AccountEndpoints:
     phone_info: PhoneInfo
     waba_info: WabaInfo
 
-    @classmethod
-    async def of(cls, container: Container) -> AccountEndpoints:
-        return cls(
-            max_body_bytes=container.settings().server.max_body_bytes,
-            authenticate=await resolve(container.authenticate),
-            limit_requests=await resolve(container.limit_requests),
-            bind_phone_number=await resolve(container.bind_phone_number),
-            unbind_phone_number=await resolve(container.unbind_phone_number),
-            phone_info=await resolve(container.phone_info),
-            waba_info=await resolve(container.waba_info),
-        )
+    async def start(self, container: Container) -> None:
+        """Resolve the use cases from the container."""
+        self.max_body_bytes = container.settings().server.max_body_bytes
+        self.authenticate = await resolve(container.authenticate)
+        self.limit_requests = await resolve(container.limit_requests)
+        self.bind_phone_number = await resolve(container.bind_phone_number)
+        self.unbind_phone_number = await resolve(container.unbind_phone_number)
+        self.phone_info = await resolve(container.phone_info)
+        self.waba_info = await resolve(container.waba_info)
 
-    async def account(self, request: Request[Any, Any, Any]) -> Account:
+    async def account(self, scope: Scope) -> Account:
         """Authenticate the bearer key, then count the request against its account's rate limit.
 
         Both happen before the body is read, so 40100/40300/42900 come first, and only authenticated
         requests are counted, each against its own account.
         """
-        account = await self.authenticate(_bearer_key(request.scope))
-        request.scope[ACCOUNT_KEY] = account  # type: ignore[literal-required]  # the request log names it
+        account = await self.authenticate(_bearer_key(scope))
+        scope[ACCOUNT_KEY] = account  # type: ignore[literal-required]  # the request log names it
         if self.limit_requests.enabled:
             await self.limit_requests(account.name)
         return account
@@ -152,15 +158,10 @@ class AccountEndpoints:
         In that order: 40100/40300/42900 before 40000, and 40000 before the `accountName` check (40300).
         The body is read within `server.max_body_bytes` (41300 past it).
         """
-        account = await self.account(request)
+        account = await self.account(request.scope)
         body = decode_body(await read_body(request.receive, self.max_body_bytes), body_type)
         authorize(account, body.account_name)
         return body
-
-
-def endpoints_of(request: Request[Any, Any, Any]) -> AccountEndpoints:
-    endpoints: AccountEndpoints = request.app.state[ENDPOINTS_KEY]
-    return endpoints
 
 
 def _document_body(body_type: type[Any]) -> dict[str, Provide]:
@@ -194,47 +195,50 @@ def _account_endpoint(
     )
 
 
-@_account_endpoint(
-    "bind", "Bind a WABA's phone number", BindRequest, BindingEnvelope, 40900, 40901, 42200, 42201, 42202, 50200, 50300
-)
-async def bind(request: Request[Any, Any, Any]) -> JsonAnswer:
-    """Bind a WABA and one of its phone numbers to the account, after checking both with Meta."""
-    endpoints = endpoints_of(request)
-    data = await endpoints.authorized(request, BindRequest)
-    binding = await endpoints.bind_phone_number(
-        data.account_name, data.waba_id, data.phone_number_id, data.phone_number
+def account_handlers(api: AccountApi) -> list[HTTPRouteHandler]:
+    """The four account endpoints over `api`.
+
+    Registered on the app itself, not under a Router: a layer less for Litestar to resolve per request.
+    """
+
+    @_account_endpoint(
+        "bind",
+        "Bind a WABA's phone number",
+        BindRequest,
+        BindingEnvelope,
+        *(40900, 40901, 42200, 42201, 42202, 50200, 50300),
     )
-    return _success(BindingEnvelope(data=BindingView.of(binding)))
+    async def bind(request: Request[Any, Any, Any]) -> JsonAnswer:
+        """Bind a WABA and one of its phone numbers to the account, after checking both with Meta."""
+        data = await api.authorized(request, BindRequest)
+        binding = await api.bind_phone_number(data.account_name, data.waba_id, data.phone_number_id, data.phone_number)
+        return _success(BindingEnvelope(data=BindingView.of(binding)))
 
+    @_account_endpoint("unbind", "Remove a binding", UnbindRequest, BindingEnvelope, 40401)
+    async def unbind(request: Request[Any, Any, Any]) -> JsonAnswer:
+        """Remove one of the account's bindings; the WABA is released with its last phone number."""
+        data = await api.authorized(request, UnbindRequest)
+        binding = await api.unbind_phone_number(data.account_name, data.waba_id, data.phone_number_id)
+        return _success(BindingEnvelope(data=BindingView.of(binding)))
 
-@_account_endpoint("unbind", "Remove a binding", UnbindRequest, BindingEnvelope, 40401)
-async def unbind(request: Request[Any, Any, Any]) -> JsonAnswer:
-    """Remove one of the account's bindings; the WABA is released with its last phone number."""
-    endpoints = endpoints_of(request)
-    data = await endpoints.authorized(request, UnbindRequest)
-    binding = await endpoints.unbind_phone_number(data.account_name, data.waba_id, data.phone_number_id)
-    return _success(BindingEnvelope(data=BindingView.of(binding)))
+    @_account_endpoint(
+        "phoneInfo",
+        "Phone numbers of a bound WABA",
+        PhoneInfoRequest,
+        PhoneInfoEnvelope,
+        *(40400, 42200, 50200, 50300),
+    )
+    async def phone_info(request: Request[Any, Any, Any]) -> JsonAnswer:
+        """Every phone number of one of the account's WABAs: status, quality rating, messaging limit."""
+        data = await api.authorized(request, PhoneInfoRequest)
+        phones = await api.phone_info(data.account_name, data.waba_id)
+        return _success(PhoneInfoEnvelope(data=[PhoneNumberView.of(phone) for phone in phones]))
 
+    @_account_endpoint("wabaInfo", "The account's WABAs", WabaInfoRequest, WabaInfoEnvelope, 42200, 50200, 50300)
+    async def waba_info(request: Request[Any, Any, Any]) -> JsonAnswer:
+        """Every WABA bound to the account with its name and review status, by first binding time."""
+        data = await api.authorized(request, WabaInfoRequest)
+        wabas = await api.waba_info(data.account_name)
+        return _success(WabaInfoEnvelope(data=[WabaView.of(waba) for waba in wabas]))
 
-@_account_endpoint(
-    "phoneInfo", "Phone numbers of a bound WABA", PhoneInfoRequest, PhoneInfoEnvelope, 40400, 42200, 50200, 50300
-)
-async def phone_info(request: Request[Any, Any, Any]) -> JsonAnswer:
-    """Every phone number of one of the account's WABAs: status, quality rating, messaging limit."""
-    endpoints = endpoints_of(request)
-    data = await endpoints.authorized(request, PhoneInfoRequest)
-    phones = await endpoints.phone_info(data.account_name, data.waba_id)
-    return _success(PhoneInfoEnvelope(data=[PhoneNumberView.of(phone) for phone in phones]))
-
-
-@_account_endpoint("wabaInfo", "The account's WABAs", WabaInfoRequest, WabaInfoEnvelope, 42200, 50200, 50300)
-async def waba_info(request: Request[Any, Any, Any]) -> JsonAnswer:
-    """Every WABA bound to the account with its name and review status, by first binding time."""
-    endpoints = endpoints_of(request)
-    data = await endpoints.authorized(request, WabaInfoRequest)
-    wabas = await endpoints.waba_info(data.account_name)
-    return _success(WabaInfoEnvelope(data=[WabaView.of(waba) for waba in wabas]))
-
-
-# Registered on the app itself, not under a Router: a layer less for Litestar to resolve per request.
-account_handlers = [bind, unbind, phone_info, waba_info]
+    return [bind, unbind, phone_info, waba_info]

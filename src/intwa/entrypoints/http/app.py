@@ -17,7 +17,7 @@ from intwa import __version__
 from intwa.container import Container, build_container
 from intwa.entrypoints.composition import resolve
 from intwa.entrypoints.http.access import AccessMiddleware, HttpStats
-from intwa.entrypoints.http.account_api import ENDPOINTS_KEY, AccountEndpoints, account_handlers
+from intwa.entrypoints.http.account_api import AccountApi, account_handlers
 from intwa.entrypoints.http.errors import EXCEPTION_HANDLERS
 from intwa.entrypoints.http.health import healthz, readyz
 from intwa.entrypoints.http.metrics import HTTP_STATS_KEY, metrics
@@ -30,12 +30,14 @@ def create_app(container: Container) -> Litestar:
     """The HTTP API over this container; the container's resources close with the app."""
     settings = container.settings()
 
+    account_api = AccountApi()
+
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         # Open the database and the provider's client now, not on the first request.
         await resolve(container.storage)
         await resolve(container.provider)
-        app.state[ENDPOINTS_KEY] = await AccountEndpoints.of(container)
+        await account_api.start(container)
         # What start-up allocated lives as long as the process: moved out of the collector's way, so that
         # the collections that requests trigger stay short (measured: about a tenth of a cached request).
         gc.collect()
@@ -54,7 +56,7 @@ def create_app(container: Container) -> Litestar:
 
     http_stats = HttpStats()
     app = Litestar(
-        route_handlers=[*account_handlers, webhook_router, healthz, readyz, metrics],
+        route_handlers=[*account_handlers(account_api), webhook_router, healthz, readyz, metrics],
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.server.max_body_bytes,
         state=State({"container": container, HTTP_STATS_KEY: http_stats}),
