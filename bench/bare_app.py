@@ -1,10 +1,15 @@
-"""The benchmark's ceiling: a bare Litestar app answering intwa's read paths with fixed bytes.
+"""The benchmark's ceilings: bare Litestar apps answering intwa's read paths with fixed bytes.
 
     uvicorn bare_app:create_app --factory --app-dir bench   (bench/run.py starts it)
 
 `INTWA_BENCH_ANSWERS` names a JSON file `{"phoneInfo": "<body>", "wabaInfo": "<body>"}`: the exact bytes
 that intwa answered to the benchmark's requests. Each endpoint returns its bytes as `application/json`
-without reading the request, so what it costs is Litestar's routing and uvicorn's HTTP, nothing else.
+without reading the request, so what it costs is Litestar and uvicorn, nothing else.
+
+With `INTWA_BENCH_BARE=direct` the endpoints answer the way intwa's account endpoints are served: a route
+middleware sends the bytes as two ASGI messages without calling the route, so what is left is Litestar's
+routing, its exception middleware and uvicorn's HTTP. Otherwise (`handler`, the default and SPEC §8's
+reference) each is an ordinary handler returning a `Response`.
 """
 
 from __future__ import annotations
@@ -12,15 +17,35 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import ClassVar
 
 from litestar import Litestar, MediaType, Response, post
 from litestar.handlers import HTTPRouteHandler
+from litestar.types import ASGIApp, Receive, Scope, Send
 
 ACCOUNT_PREFIX = "/intwa-api/whatsapp/account"
 
 
-def _fixed_answer(name: str, body: bytes) -> HTTPRouteHandler:
-    @post(f"{ACCOUNT_PREFIX}/{name}", status_code=200, name=name)
+class _SendDirectly:
+    """Route middleware that answers the route's fixed bytes itself (the handler is never called)."""
+
+    answers: ClassVar[dict[str, bytes]] = {}
+
+    def __init__(self, app: ASGIApp) -> None:
+        self._app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        body = self.answers[scope["path"]]
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body, "more_body": False})
+
+
+def _fixed_answer(name: str, body: bytes, *, direct: bool) -> HTTPRouteHandler:
+    path = f"{ACCOUNT_PREFIX}/{name}"
+    _SendDirectly.answers[path] = body
+
+    @post(path, status_code=200, name=name, middleware=[_SendDirectly] if direct else None)
     async def answer() -> Response[bytes]:
         return Response(body, media_type=MediaType.JSON)
 
@@ -30,8 +55,9 @@ def _fixed_answer(name: str, body: bytes) -> HTTPRouteHandler:
 def create_app() -> Litestar:
     """The app for uvicorn's `--factory`: one POST endpoint per answer in `INTWA_BENCH_ANSWERS`."""
     answers: dict[str, str] = json.loads(Path(os.environ["INTWA_BENCH_ANSWERS"]).read_text(encoding="utf-8"))
+    direct = os.environ.get("INTWA_BENCH_BARE", "handler") == "direct"
     return Litestar(
-        route_handlers=[_fixed_answer(name, body.encode()) for name, body in answers.items()],
+        route_handlers=[_fixed_answer(name, body.encode(), direct=direct) for name, body in answers.items()],
         openapi_config=None,
         logging_config=None,
     )

@@ -13,9 +13,9 @@ from bind_overhead import BindOverhead
 from wrk_runner import WrkResult
 
 HEADER = (
-    "| endpoint | intwa req/s | bare req/s | ratio | intwa p50 / p99 ms | bare p50 / p99 ms "
-    "| server CPU µs/request intwa / bare | Graph calls / 1k |",
-    "|---|---:|---:|---:|---:|---:|---:|---:|",
+    "| endpoint | intwa req/s | bare req/s | **ratio** (rounds) | direct req/s | ratio to direct "
+    "| p50 / p99 ms intwa · bare · direct | server CPU µs/request intwa · bare · direct | Graph calls / 1k |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
 )
 
 
@@ -43,14 +43,23 @@ def _medians(results: list[WrkResult]) -> dict[str, float]:
     }
 
 
+def _round_ratios(intwa: list[WrkResult], other: list[WrkResult]) -> list[float]:
+    """intwa's requests/s over the other target's, round by round (runs of one round are minutes apart at most)."""
+    return [a.requests_per_second / b.requests_per_second for a, b in zip(intwa, other, strict=True)]
+
+
 def summary(results: Results) -> dict[str, Any]:
     endpoints = {}
     for endpoint, by_target in results.runs.items():
-        intwa, bare = _medians(by_target["intwa"]), _medians(by_target["bare"])
+        medians = {target: _medians(runs) for target, runs in by_target.items()}
+        bare_rounds = _round_ratios(by_target["intwa"], by_target["bare"])
+        direct_rounds = _round_ratios(by_target["intwa"], by_target["direct"])
         endpoints[endpoint] = {
-            "intwa": intwa,
-            "bare": bare,
-            "ratio": intwa["requests_per_second"] / bare["requests_per_second"],
+            **medians,
+            "ratio": medians["intwa"]["requests_per_second"] / medians["bare"]["requests_per_second"],
+            "ratio_by_round": bare_rounds,
+            "ratio_to_direct": medians["intwa"]["requests_per_second"] / medians["direct"]["requests_per_second"],
+            "ratio_to_direct_by_round": direct_rounds,
             "provider_calls_per_1000": results.provider_calls_per_1000[endpoint],
         }
     bind = None if results.bind is None else dataclasses.asdict(results.bind)
@@ -70,16 +79,20 @@ def markdown(results: Results) -> list[str]:
     lines = [f"- {key}: {value}" for key, value in results.machine.items()]
     lines += [f"- settings: {results.settings}", "", *HEADER]
     for endpoint, numbers in data["endpoints"].items():
-        intwa, bare = numbers["intwa"], numbers["bare"]
+        intwa, bare, direct = numbers["intwa"], numbers["bare"], numbers["direct"]
+        rounds = ", ".join(f"{ratio:.2f}" for ratio in numbers["ratio_by_round"])
+        latencies = " · ".join(f"{m['p50_ms']:.2f} / {m['p99_ms']:.2f}" for m in (intwa, bare, direct))
+        cpu = " · ".join(f"{m['server_cpu_us_per_request']:.1f}" for m in (intwa, bare, direct))
         lines.append(
             f"| {endpoint} | {intwa['requests_per_second']:,.0f} | {bare['requests_per_second']:,.0f} "
-            f"| {numbers['ratio']:.2f} | {intwa['p50_ms']:.2f} / {intwa['p99_ms']:.2f} "
-            f"| {bare['p50_ms']:.2f} / {bare['p99_ms']:.2f} "
-            f"| {intwa['server_cpu_us_per_request']:.1f} / {bare['server_cpu_us_per_request']:.1f} "
+            f"| **{numbers['ratio']:.2f}** ({rounds}) | {direct['requests_per_second']:,.0f} "
+            f"| {numbers['ratio_to_direct']:.2f} "
+            f"| {latencies} | {cpu} "
             f"| {numbers['provider_calls_per_1000']:.3f} |"
         )
-        if intwa["failed_requests"] or bare["failed_requests"]:
-            lines.append(f"  failed requests: intwa {intwa['failed_requests']}, bare {bare['failed_requests']}")
+        failed = {target: numbers[target]["failed_requests"] for target in ("intwa", "bare", "direct")}
+        if any(failed.values()):
+            lines.append("  failed requests: " + ", ".join(f"{target} {n}" for target, n in failed.items()))
     if results.bind is not None:
         bind = results.bind
         lines += [

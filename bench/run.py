@@ -5,10 +5,12 @@
 Needs `wrk` (`apt-get install wrk`). On free loopback ports it starts `intwa fake-graph` standing in for
 Meta, `intwa serve` pointed at it (SQLite in a temporary folder, a day-long cache TTL so that answers come
 from snapshots, background sync off, logging at WARNING, one worker: `serve`'s uvicorn settings, httptools
-and uvloop, no access log) and `bench/bare_app.py` under uvicorn with the same settings, answering the same
-paths with the exact bytes intwa answered. It creates an account, binds a WABA with two phone numbers, and
-for phoneInfo and wabaInfo alternates wrk runs against intwa and the bare app (A/B, then B/A, ...),
-resetting fake-graph's call counter first. Servers and wrk share the machine's cores unpinned. Then it
+and uvloop, no access log) and `bench/bare_app.py` twice under uvicorn with the same settings, answering the
+same paths with the exact bytes intwa answered: `bare`, ordinary Litestar handlers (SPEC §8's reference),
+and `direct`, answered by a route middleware the way intwa's account endpoints are. It creates an account,
+binds a WABA with two phone numbers, and for phoneInfo and wabaInfo runs wrk against the three in rounds,
+each round in an order rotated by one, resetting fake-graph's call counter first. The server's CPU time
+per request comes from /proc. Servers and wrk share the machine's cores unpinned. Then it
 measures bind's overhead over the provider's own latency (bench/bind_overhead.py) and the median start-up
 time of `intwa --help`. With `--profile FILE`, py-spy samples intwa while wrk drives phoneInfo once more.
 """
@@ -38,6 +40,9 @@ from report import Results, markdown, write_json
 from wrk_runner import WrkResult, cpu_seconds, require_wrk, run_wrk, write_script, wrk_version
 
 BENCH = Path(__file__).resolve().parent
+BARE_TARGETS = {"bare": "handler", "direct": "direct"}
+"""The bare apps and their `INTWA_BENCH_BARE` mode: SPEC §8's reference, and the same direct answer intwa uses."""
+TARGETS = ("intwa", *BARE_TARGETS)
 INTWA = str(Path(sys.executable).parent / "intwa")
 GRAPH_TOKEN = "bench-graph-token"  # noqa: S105 - fake-graph's token, on loopback
 ACCOUNT = "BENCH"
@@ -108,9 +113,9 @@ class Servers:
         self.folder, self.env = folder, env
         self.processes: list[subprocess.Popen[bytes]] = []
 
-    def start(self, name: str, command: list[str]) -> subprocess.Popen[bytes]:
+    def start(self, name: str, command: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
         with (self.folder / f"{name}.log").open("wb") as log:
-            process = subprocess.Popen(command, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+            process = subprocess.Popen(command, env={**self.env, **(env or {})}, stdout=log, stderr=subprocess.STDOUT)
         self.processes.append(process)
         return process
 
@@ -140,7 +145,9 @@ class Bench:
 
     def __init__(self, args: argparse.Namespace, folder: Path) -> None:
         self.args, self.folder, self.wrk = args, folder, require_wrk()
-        self.graph_url, self.intwa_url, self.bare_url = (f"http://127.0.0.1:{free_port()}" for _ in range(3))
+        self.graph_url = f"http://127.0.0.1:{free_port()}"
+        self.urls = {target: f"http://127.0.0.1:{free_port()}" for target in TARGETS}
+        self.intwa_url = self.urls["intwa"]
         env = {**os.environ, "INTWA_BENCH_ANSWERS": str(folder / "answers.json")}
         env.pop("INTWA_CONFIG", None)
         env.update(
@@ -158,7 +165,7 @@ class Bench:
         self.env = env
         self.servers = Servers(folder, env)
         self.api_key = ""
-        self.pids = {"intwa": 0, "bare": 0}
+        self.pids = dict.fromkeys(TARGETS, 0)
 
     def start(self) -> None:
         """Start the servers, create the account, bind the WABA that is read, and give the bare app its bytes."""
@@ -181,7 +188,12 @@ class Bench:
         answers = {endpoint: self._answer(endpoint, body) for endpoint, body in ENDPOINTS.items()}
         (self.folder / "answers.json").write_text(json.dumps(answers), encoding="utf-8")
 
-        port = self.bare_url.rsplit(":", 1)[1]
+        for target in BARE_TARGETS:
+            self._start_bare(target)
+
+    def _start_bare(self, target: str) -> None:
+        """A bare app under uvicorn with intwa's settings; `INTWA_BENCH_BARE` picks how it answers."""
+        port = self.urls[target].rsplit(":", 1)[1]
         command = [sys.executable, "-m", "uvicorn", "bare_app:create_app", "--factory", "--app-dir", str(BENCH)]
         command += [
             "--host",
@@ -193,10 +205,10 @@ class Bench:
             "--log-level",
             "warning",
         ]
-        bare = self.servers.start("bare", command)
-        probe = f"{self.bare_url}/intwa-api/whatsapp/account/wabaInfo"
-        wait_until(lambda: httpx.post(probe).status_code == 200, bare, "the bare app")
-        self.pids["bare"] = bare.pid
+        bare = self.servers.start(target, command, env={"INTWA_BENCH_BARE": BARE_TARGETS[target]})
+        probe = f"{self.urls[target]}/intwa-api/whatsapp/account/wabaInfo"
+        wait_until(lambda: httpx.post(probe).status_code == 200, bare, f"the {target} app")
+        self.pids[target] = bare.pid
 
     def _answer(self, endpoint: str, body: dict[str, str]) -> str:
         url = f"{self.intwa_url}/intwa-api/whatsapp/account/{endpoint}"
@@ -215,17 +227,20 @@ class Bench:
         return result
 
     def compare(self, endpoint: str, results: Results) -> None:
-        """Alternate wrk runs against intwa and the bare app; count the provider calls intwa made meanwhile."""
+        """Alternate wrk runs against intwa and the bare apps; count the provider calls intwa made meanwhile.
+
+        Each round runs every target once, in an order rotated by one from the previous round's.
+        """
         script = write_script(self.folder, endpoint, ENDPOINTS[endpoint], self.api_key)
         path = f"/intwa-api/whatsapp/account/{endpoint}"
-        targets = {"intwa": f"{self.intwa_url}{path}", "bare": f"{self.bare_url}{path}"}
-        for url in targets.values():
-            self._wrk(url, script, self.args.warm_up)
+        for target in TARGETS:
+            self._wrk(f"{self.urls[target]}{path}", script, self.args.warm_up)
         httpx.delete(f"{self.graph_url}/_fake/calls")
-        runs: dict[str, list[WrkResult]] = {"intwa": [], "bare": []}
+        runs: dict[str, list[WrkResult]] = {target: [] for target in TARGETS}
         for round_ in range(self.args.rounds):
-            for target in ("intwa", "bare") if round_ % 2 == 0 else ("bare", "intwa"):
-                result = self._wrk(targets[target], script, self.args.seconds, self.pids[target])
+            shift = round_ % len(TARGETS)
+            for target in TARGETS[shift:] + TARGETS[:shift]:
+                result = self._wrk(f"{self.urls[target]}{path}", script, self.args.seconds, self.pids[target])
                 runs[target].append(result)
                 print(
                     f"{endpoint} round {round_ + 1} {target}: {result.requests_per_second:,.0f} req/s, "
