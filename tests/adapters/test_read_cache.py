@@ -131,3 +131,27 @@ async def test_a_refresh_lock_yields_what_is_stored_and_then_forgets_the_remembe
         assert await cached.get_snapshot(WABA_ID) == old  # within the second, and nothing written here
 
     assert await cached.get_snapshot(WABA_ID) == newer
+
+
+async def test_a_binding_forgets_its_wabas_reads_and_keeps_the_key_lookups(
+    cached: ReadCachingStorage, inner: CountingStorage
+) -> None:
+    snapshot = WabaSnapshot(Waba(WABA_ID, "PT TIG TECH"), (PhoneNumber(PHONE_ID, "+62 852-1234-0016"),), fetched_at=NOW)
+    await cached.find_account_by_key_hash("hash-1")
+    assert await cached.waba_owner(WABA_ID) is None
+    assert await cached.account_waba_ids("IW0001") == []
+    assert await cached.get_snapshot(WABA_ID) is None
+
+    await cached.add_binding(Binding("IW0001", WABA_ID, PHONE_ID, "6285212340016", NOW), snapshot)
+
+    assert await cached.waba_owner(WABA_ID) == "IW0001"
+    assert await cached.account_waba_ids("IW0001") == [WABA_ID]
+    assert await cached.get_snapshot(WABA_ID) == snapshot
+    await cached.find_account_by_key_hash("hash-1")
+    assert inner.reads["key"] == 1  # an account's keys do not change with its bindings
+
+    await cached.remove_binding("IW0001", WABA_ID, PHONE_ID)
+
+    assert await cached.waba_owner(WABA_ID) is None
+    assert await cached.account_waba_ids("IW0001") == []
+    assert await cached.get_snapshot(WABA_ID) is None

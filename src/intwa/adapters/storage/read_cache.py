@@ -65,13 +65,19 @@ class ReadCachingStorage:
         table[key] = (expires, value)
         return value
 
-    def forget(self) -> None:
-        """Drop every remembered read."""
-        for table in (self._keys, self._accounts, self._owners, self._account_wabas, self._snapshots):
-            table.clear()
-
     def _forget_snapshot(self, waba_id: str) -> None:
         self._snapshots.pop(waba_id, None)
+
+    def _forget_accounts(self) -> None:
+        """What an account's or key's change can touch: every key lookup (it carries the account) and account."""
+        self._keys.clear()
+        self._accounts.clear()
+
+    def _forget_binding(self, account_name: str, waba_id: str) -> None:
+        """What a binding's change can touch: the WABA's owner and snapshot, and the account's WABAs."""
+        self._owners.pop(waba_id, None)
+        self._snapshots.pop(waba_id, None)
+        self._account_wabas.pop(account_name, None)
 
     # cached reads
     async def find_account_by_key_hash(self, key_hash: str) -> Account | None:
@@ -130,36 +136,36 @@ class ReadCachingStorage:
     async def list_webhook_events(self, waba_id: str | None = None) -> list[WebhookEvent]:
         return await self._storage.list_webhook_events(waba_id)
 
-    # writes: accounts, keys and bindings are rare, so they forget everything
+    # writes: accounts and keys are rare, so they forget every key and account; bindings forget their WABA
     async def create_account(self, name: str, key_hash: str, now: datetime) -> Account:
         try:
             return await self._storage.create_account(name, key_hash, now)
         finally:
-            self.forget()
+            self._forget_accounts()
 
     async def set_account_enabled(self, name: str, enabled: bool) -> Account:
         try:
             return await self._storage.set_account_enabled(name, enabled)
         finally:
-            self.forget()
+            self._forget_accounts()
 
     async def replace_api_keys(self, name: str, key_hash: str, now: datetime) -> None:
         try:
             await self._storage.replace_api_keys(name, key_hash, now)
         finally:
-            self.forget()
+            self._forget_accounts()
 
     async def add_binding(self, binding: Binding, snapshot: WabaSnapshot) -> Binding:
         try:
             return await self._storage.add_binding(binding, snapshot)
         finally:
-            self.forget()
+            self._forget_binding(binding.account_name, binding.waba_id)
 
     async def remove_binding(self, account_name: str, waba_id: str, phone_number_id: str) -> Binding:
         try:
             return await self._storage.remove_binding(account_name, waba_id, phone_number_id)
         finally:
-            self.forget()
+            self._forget_binding(account_name, waba_id)
 
     # writes: snapshots forget only their own WABA
     async def save_snapshot(self, snapshot: WabaSnapshot, source: ChangeSource) -> list[Change]:

@@ -11,8 +11,14 @@ import aiosqlite
 import msgspec
 
 from intwa.adapters.storage.sqlite_coordination import SqliteCoordination
-from intwa.adapters.storage.sqlite_database import SqliteDatabase, from_utc_text, open_sqlite_database, utc_text
-from intwa.adapters.storage.sqlite_history import SqliteHistory, replace_snapshot
+from intwa.adapters.storage.sqlite_database import (
+    SqliteDatabase,
+    execute_together,
+    from_utc_text,
+    open_sqlite_database,
+    utc_text,
+)
+from intwa.adapters.storage.sqlite_history import SqliteHistory, store_bound_snapshot
 from intwa.adapters.storage.sqlite_migrations import apply_migrations
 from intwa.domain.errors import (
     AccountAlreadyExists,
@@ -130,15 +136,24 @@ class SqliteStorage(SqliteHistory):
         bound_at = utc_text(binding.bound_at)
         async with self._database.transaction() as connection:
             try:
-                await connection.execute(
-                    "INSERT INTO wabas (waba_id, account_name, bound_at) VALUES (?, ?, ?)"
-                    " ON CONFLICT (waba_id) DO NOTHING",
-                    (binding.waba_id, binding.account_name, bound_at),
-                )
-                await connection.execute(
-                    "INSERT INTO bindings (phone_number_id, waba_id, account_name, phone_number, bound_at)"
-                    " VALUES (?, ?, ?, ?, ?)",
-                    (binding.phone_number_id, binding.waba_id, binding.account_name, binding.phone_number, bound_at),
+                await execute_together(
+                    connection,
+                    (
+                        "INSERT INTO wabas (waba_id, account_name, bound_at) VALUES (?, ?, ?)"
+                        " ON CONFLICT (waba_id) DO NOTHING",
+                        (binding.waba_id, binding.account_name, bound_at),
+                    ),
+                    (
+                        "INSERT INTO bindings (phone_number_id, waba_id, account_name, phone_number, bound_at)"
+                        " VALUES (?, ?, ?, ?, ?)",
+                        (
+                            binding.phone_number_id,
+                            binding.waba_id,
+                            binding.account_name,
+                            binding.phone_number,
+                            bound_at,
+                        ),
+                    ),
                 )
                 stored = msgspec.structs.replace(binding, bound_at=from_utc_text(bound_at))
             except sqlite3.IntegrityError:
@@ -146,7 +161,7 @@ class SqliteStorage(SqliteHistory):
                 if existing is None:
                     raise  # no conflict the domain knows of: a bug to see, not a user's error
                 stored = existing
-            await replace_snapshot(connection, snapshot, "bind")
+            await store_bound_snapshot(connection, snapshot, "bind")
         return stored
 
     async def remove_binding(self, account_name: str, waba_id: str, phone_number_id: str) -> Binding:

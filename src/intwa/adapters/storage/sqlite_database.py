@@ -56,6 +56,21 @@ class SqliteDatabase:
             await self._writer.execute("ROLLBACK")
 
 
+async def execute_together(connection: aiosqlite.Connection, *statements: tuple[str, tuple[Any, ...]]) -> None:
+    """Run statements that need nothing from each other, in order, queued to the connection's thread at once.
+
+    aiosqlite runs a connection's calls one after another in the order they were queued; awaiting each
+    before queuing the next costs a wake-up of its thread apiece (about 0.1 ms on a virtual machine).
+    Every statement runs; then the first failure is raised, and a transaction around them rolls back.
+    """
+    results = await asyncio.gather(
+        *(connection.execute(sql, parameters) for sql, parameters in statements), return_exceptions=True
+    )
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+
+
 async def open_sqlite_database(path: str) -> AsyncIterator[SqliteDatabase]:
     """Open the SQLite file at `path` for as long as the generator runs; a `providers.Resource`.
 

@@ -130,6 +130,29 @@ async def replace_snapshot(
     return changes
 
 
+async def store_bound_snapshot(
+    connection: aiosqlite.Connection, snapshot: WabaSnapshot, source: ChangeSource
+) -> list[Change]:
+    """`replace_snapshot` for a WABA that the caller's transaction has just bound.
+
+    A WABA's first binding finds no stored snapshot, so its snapshot is inserted in a single statement
+    (each statement is a trip to the writer's thread); a stored one is replaced as `replace_snapshot` does.
+    """
+    fetched_at = snapshot.fetched_at.astimezone(UTC)
+    inserted = await connection.execute_fetchall(
+        "INSERT INTO waba_snapshots (waba_id, snapshot, fetched_at) VALUES (?, ?, ?)"
+        " ON CONFLICT (waba_id) DO NOTHING RETURNING waba_id",
+        (
+            snapshot.waba.id,
+            _SNAPSHOT_ENCODER.encode(msgspec.structs.replace(snapshot, fetched_at=fetched_at)),
+            utc_text(fetched_at),
+        ),
+    )
+    if list(inserted):
+        return []  # nothing was stored before it, so nothing changed
+    return await replace_snapshot(connection, snapshot, source)
+
+
 async def _stored_snapshot(connection: aiosqlite.Connection, waba_id: str) -> WabaSnapshot | None:
     rows = list(await connection.execute_fetchall("SELECT snapshot FROM waba_snapshots WHERE waba_id = ?", (waba_id,)))
     return _SNAPSHOT_DECODER.decode(rows[0][0]) if rows else None
