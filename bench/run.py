@@ -284,7 +284,7 @@ def main() -> None:
     parser.add_argument("--warm-up", type=float, default=2.0, help="an unrecorded wrk run per server and endpoint")
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--threads", type=int, default=1, help="wrk threads")
-    parser.add_argument("--rounds", type=int, default=3, help="A/B pairs per endpoint; 0 skips the comparison")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of the three servers per endpoint; 0 skips them")
     parser.add_argument("--binds", type=int, default=200, help="binds for the overhead measurement")
     parser.add_argument("--help-runs", type=int, default=20)
     parser.add_argument("--profile", type=Path, help="write py-spy's raw samples of a phoneInfo run here")
@@ -292,8 +292,9 @@ def main() -> None:
     parser.add_argument("--tmp-dir", type=Path, help="where the temporary folder (and the SQLite file) goes")
     args = parser.parse_args()
     settings = (
-        f"wrk -t{args.threads} -c{args.connections}, {args.rounds} A/B rounds of {args.seconds:g} s per endpoint "
-        f"after a {args.warm_up:g} s warm-up of each server, servers and wrk unpinned"
+        f"wrk -t{args.threads} -c{args.connections}, {args.rounds} rounds of {args.seconds:g} s per server and "
+        f"endpoint (intwa, bare, direct; the order rotated each round) after a {args.warm_up:g} s warm-up of "
+        "each server, servers and wrk unpinned"
     )
 
     with tempfile.TemporaryDirectory(prefix="intwa-bench-", dir=args.tmp_dir) as name:

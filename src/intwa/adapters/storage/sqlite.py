@@ -13,12 +13,12 @@ import msgspec
 from intwa.adapters.storage.sqlite_coordination import SqliteCoordination
 from intwa.adapters.storage.sqlite_database import (
     SqliteDatabase,
-    execute_together,
+    fetch_together,
     from_utc_text,
     open_sqlite_database,
     utc_text,
 )
-from intwa.adapters.storage.sqlite_history import SqliteHistory, store_bound_snapshot
+from intwa.adapters.storage.sqlite_history import SqliteHistory, insert_first_snapshot, replace_snapshot
 from intwa.adapters.storage.sqlite_migrations import apply_migrations
 from intwa.domain.errors import (
     AccountAlreadyExists,
@@ -136,7 +136,8 @@ class SqliteStorage(SqliteHistory):
         bound_at = utc_text(binding.bound_at)
         async with self._database.transaction() as connection:
             try:
-                await execute_together(
+                # Queued together; a WABA's first binding finds no snapshot stored, and is done in these three.
+                _, _, first_snapshot = await fetch_together(
                     connection,
                     (
                         "INSERT INTO wabas (waba_id, account_name, bound_at) VALUES (?, ?, ?)"
@@ -154,14 +155,16 @@ class SqliteStorage(SqliteHistory):
                             bound_at,
                         ),
                     ),
+                    insert_first_snapshot(snapshot),
                 )
                 stored = msgspec.structs.replace(binding, bound_at=from_utc_text(bound_at))
             except sqlite3.IntegrityError:
                 existing = await _binding_in_the_way(connection, binding)
                 if existing is None:
                     raise  # no conflict the domain knows of: a bug to see, not a user's error
-                stored = existing
-            await store_bound_snapshot(connection, snapshot, "bind")
+                stored, first_snapshot = existing, []
+            if not first_snapshot:  # a snapshot was stored before: compared, and replaced if older
+                await replace_snapshot(connection, snapshot, "bind")
         return stored
 
     async def remove_binding(self, account_name: str, waba_id: str, phone_number_id: str) -> Binding:

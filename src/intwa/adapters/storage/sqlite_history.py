@@ -130,16 +130,14 @@ async def replace_snapshot(
     return changes
 
 
-async def store_bound_snapshot(
-    connection: aiosqlite.Connection, snapshot: WabaSnapshot, source: ChangeSource
-) -> list[Change]:
-    """`replace_snapshot` for a WABA that the caller's transaction has just bound.
+def insert_first_snapshot(snapshot: WabaSnapshot) -> tuple[str, tuple[Any, ...]]:
+    """A statement storing the WABA's snapshot if none is stored; it returns a row when it did.
 
-    A WABA's first binding finds no stored snapshot, so its snapshot is inserted in a single statement
-    (each statement is a trip to the writer's thread); a stored one is replaced as `replace_snapshot` does.
+    For a WABA that the same transaction binds: with no snapshot before it nothing changed, so its first
+    binding needs nothing of `replace_snapshot` (each statement is a trip to the writer's thread).
     """
     fetched_at = snapshot.fetched_at.astimezone(UTC)
-    inserted = await connection.execute_fetchall(
+    return (
         "INSERT INTO waba_snapshots (waba_id, snapshot, fetched_at) VALUES (?, ?, ?)"
         " ON CONFLICT (waba_id) DO NOTHING RETURNING waba_id",
         (
@@ -148,9 +146,6 @@ async def store_bound_snapshot(
             utc_text(fetched_at),
         ),
     )
-    if list(inserted):
-        return []  # nothing was stored before it, so nothing changed
-    return await replace_snapshot(connection, snapshot, source)
 
 
 async def _stored_snapshot(connection: aiosqlite.Connection, waba_id: str) -> WabaSnapshot | None:
