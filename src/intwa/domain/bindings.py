@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from intwa.domain import validation
 from intwa.domain.errors import (
     PhoneNumberBoundToAnotherAccount,
@@ -61,10 +63,12 @@ class BindPhoneNumber:
         The phone number is checked first: its conflict is the more specific answer, and the one that
         racing binds of one number get from the store.
         """
-        existing = await self._storage.find_binding(phone_number_id)
+        # Both read side by side (one wait for the store instead of two); checked in that order.
+        existing, owner = await asyncio.gather(
+            self._storage.find_binding(phone_number_id), self._storage.waba_owner(waba_id)
+        )
         if existing is not None and existing.account_name != account_name:
             raise PhoneNumberBoundToAnotherAccount(f"phone number `{phone_number_id}` is bound to another account")
-        owner = await self._storage.waba_owner(waba_id)
         if owner is not None and owner != account_name:
             raise WabaBoundToAnotherAccount(f"WABA `{waba_id}` is bound to another account")
         if existing is not None and existing.waba_id != waba_id:
