@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -16,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from intwa.adapters.storage.sqlite import SqliteDatabase, SqliteStorage, open_sqlite_database
-from intwa.adapters.storage.sqlite_database import utc_text
+from intwa.adapters.storage.sqlite_database import fetch_together, utc_text
 from intwa.domain.errors import PhoneNumberBoundToAnotherAccount, WabaBoundToAnotherAccount
 from intwa.domain.models import Binding, WabaSnapshot
 from intwa.domain.ports import Storage
@@ -96,6 +97,33 @@ async def test_a_failed_transaction_is_rolled_back_and_the_writer_stays_usable(d
     assert await storage.get_account("acme") is None
     await create_accounts(storage, "acme")
     assert await storage.get_account("acme") is not None
+
+
+async def test_statements_queued_together_run_in_their_order_and_return_their_rows(database: SqliteDatabase) -> None:
+    async with database.transaction() as writer:
+        await writer.execute("CREATE TABLE queued (n INTEGER)")
+        rows = await fetch_together(
+            writer,
+            *[("INSERT INTO queued (n) VALUES (?) RETURNING n", (n,)) for n in range(30)],
+            ("SELECT count(*) FROM queued", ()),
+        )
+
+    assert rows == [*[[(n,)] for n in range(30)], [(30,)]]
+    assert await database.fetch_all("SELECT n FROM queued ORDER BY rowid") == [(n,) for n in range(30)]
+
+
+async def test_a_failure_among_statements_queued_together_is_raised_and_rolls_back_all_of_them(
+    database: SqliteDatabase,
+) -> None:
+    storage = SqliteStorage(database)
+    await storage.migrate()
+    insert = "INSERT INTO accounts (name, enabled, created_at) VALUES (?, 1, 'x')"
+
+    with pytest.raises(sqlite3.IntegrityError):
+        async with database.transaction() as writer:
+            await fetch_together(writer, (insert, ("first",)), (insert, ("first",)), (insert, ("third",)))
+
+    assert await database.fetch_all("SELECT name FROM accounts") == []
 
 
 async def test_a_bind_cancelled_at_any_point_stores_all_or_nothing_and_the_next_write_works(
