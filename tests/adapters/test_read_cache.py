@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -112,7 +113,7 @@ async def test_the_cache_never_holds_more_than_its_bound(cached: ReadCachingStor
     await cached.find_account_by_key_hash("hash-1")  # forgotten when the table started afresh
 
     assert inner.reads["key"] == reads + 1
-    assert len(cached._keys) <= MAX_ENTRIES
+    assert len(cached._keys.entries) <= MAX_ENTRIES
 
 
 async def test_a_refresh_lock_yields_what_is_stored_and_then_forgets_the_remembered_snapshot(
@@ -155,3 +156,121 @@ async def test_a_binding_forgets_its_wabas_reads_and_keeps_the_key_lookups(
     assert await cached.waba_owner(WABA_ID) is None
     assert await cached.account_waba_ids("IW0001") == []
     assert await cached.get_snapshot(WABA_ID) is None
+
+
+class HeldStorage(CountingStorage):
+    """Key lookups read the store at once and answer when the test lets them (in any order), or fail."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.answers: list[asyncio.Event] = []
+        self.failure: Exception | None = None
+        self._arrived = asyncio.Condition()
+        self._open = False
+
+    async def find_account_by_key_hash(self, key_hash: str) -> Any:
+        self.reads["key"] += 1
+        account = await InMemoryStorage.find_account_by_key_hash(self, key_hash)
+        answer = asyncio.Event()
+        if self._open:
+            answer.set()
+        async with self._arrived:
+            self.answers.append(answer)
+            self._arrived.notify_all()
+        await answer.wait()
+        if self.failure is not None:
+            raise self.failure
+        return account
+
+    async def reads_held(self, count: int) -> None:
+        async with asyncio.timeout(5), self._arrived:
+            await self._arrived.wait_for(lambda: len(self.answers) >= count)
+
+    def answer_all(self) -> None:
+        """Answer the reads held, and every read from now on at once."""
+        self._open = True
+        for answer in self.answers:
+            answer.set()
+
+
+@pytest.fixture
+async def held() -> HeldStorage:
+    storage = HeldStorage()
+    await storage.migrate()
+    await storage.create_account("IW0001", "hash-1", NOW)
+    return storage
+
+
+async def test_concurrent_misses_of_one_key_share_one_read(held: HeldStorage, monotonic: Monotonic) -> None:
+    cached = ReadCachingStorage(held, monotonic=monotonic)
+    readers = [asyncio.create_task(cached.find_account_by_key_hash("hash-1")) for _ in range(50)]
+    await held.reads_held(1)
+
+    held.answer_all()
+    accounts = await asyncio.gather(*readers)
+
+    assert held.reads["key"] == 1
+    assert {account.name for account in accounts if account is not None} == {"IW0001"}
+    assert await cached.find_account_by_key_hash("hash-1") is accounts[0]  # and it is remembered
+
+
+async def test_a_shared_read_that_fails_fails_every_reader_and_is_not_remembered(
+    held: HeldStorage, monotonic: Monotonic
+) -> None:
+    cached = ReadCachingStorage(held, monotonic=monotonic)
+    held.failure = ConnectionError("the store went away")
+    readers = [asyncio.create_task(cached.find_account_by_key_hash("hash-1")) for _ in range(3)]
+    await held.reads_held(1)
+
+    held.answer_all()
+    results = await asyncio.gather(*readers, return_exceptions=True)
+    held.failure = None
+    again = asyncio.create_task(cached.find_account_by_key_hash("hash-1"))
+    await held.reads_held(2)
+    held.answer_all()
+
+    assert [type(result) for result in results] == [ConnectionError] * 3
+    assert await again is not None
+    assert held.reads["key"] == 2
+
+
+async def test_a_reader_that_goes_away_does_not_cancel_the_read_for_the_others(
+    held: HeldStorage, monotonic: Monotonic
+) -> None:
+    cached = ReadCachingStorage(held, monotonic=monotonic)
+    first = asyncio.create_task(cached.find_account_by_key_hash("hash-1"))
+    second = asyncio.create_task(cached.find_account_by_key_hash("hash-1"))
+    await held.reads_held(1)
+
+    first.cancel()
+    await asyncio.sleep(0)
+    held.answer_all()
+
+    assert await second is not None
+    assert first.cancelled()
+    assert held.reads["key"] == 1
+
+
+async def test_a_write_during_a_read_is_not_undone_by_the_read_finishing(
+    held: HeldStorage, monotonic: Monotonic
+) -> None:
+    cached = ReadCachingStorage(held, monotonic=monotonic)
+    before = asyncio.create_task(cached.find_account_by_key_hash("hash-1"))
+    await held.reads_held(1)
+
+    await cached.set_account_enabled("IW0001", False)  # forgets the key lookups, the one under way too
+    after = asyncio.create_task(cached.find_account_by_key_hash("hash-1"))
+    await held.reads_held(2)
+    held.answers[1].set()  # the later read answers first,
+    seen = await after
+    held.answers[0].set()  # then the one that read before the write
+    read_before = await before
+
+    assert read_before is not None
+    assert read_before.enabled  # what the store held when that read ran
+    assert seen is not None
+    assert not seen.enabled
+    remembered = await cached.find_account_by_key_hash("hash-1")
+    assert remembered is not None
+    assert not remembered.enabled
+    assert held.reads["key"] == 2

@@ -7,11 +7,12 @@ still shows within `max_age_seconds`. Writes made through this process forget wh
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, Generic, TypeVar
 
 from intwa.domain.models import (
     Account,
@@ -30,12 +31,31 @@ MAX_ENTRIES = 100_000
 """Past this many entries a table starts afresh: memory stays bounded whatever the key space."""
 
 
+class _Table(Generic[T]):
+    """One kind of remembered read: `key -> (expires, value)`, and the reads of it under way."""
+
+    __slots__ = ("entries", "loading")
+
+    def __init__(self) -> None:
+        self.entries: dict[str, tuple[float, T]] = {}
+        self.loading: dict[str, asyncio.Task[T]] = {}
+
+    def forget(self, key: str) -> None:
+        self.entries.pop(key, None)
+        self.loading.pop(key, None)  # a read under way may have missed the write: later readers don't join it
+
+    def clear(self) -> None:
+        self.entries.clear()
+        self.loading.clear()
+
+
 class ReadCachingStorage:
     """Wraps a `Storage`; caches key lookups, accounts, WABA owners, account WABAs and snapshots.
 
     Each kind of read has its own table of `key -> (expires, value)`. The cached reads check their table
     inline and await the wrapped storage only on a miss: they run several times per request, and a
-    coroutine less per read is measurable there.
+    coroutine less per read is measurable there. Concurrent misses of one key share one read of the
+    wrapped storage: under load, the moment an entry expires many requests miss it together.
     """
 
     def __init__(
@@ -47,26 +67,44 @@ class ReadCachingStorage:
         self._storage = storage
         self._max_age = max_age_seconds
         self._monotonic = monotonic
-        self._keys: dict[str, tuple[float, Account | None]] = {}
-        self._accounts: dict[str, tuple[float, Account | None]] = {}
-        self._owners: dict[str, tuple[float, str | None]] = {}
-        self._account_wabas: dict[str, tuple[float, list[str]]] = {}
-        self._snapshots: dict[str, tuple[float, WabaSnapshot | None]] = {}
+        self._keys: _Table[Account | None] = _Table()
+        self._accounts: _Table[Account | None] = _Table()
+        self._owners: _Table[str | None] = _Table()
+        self._account_wabas: _Table[list[str]] = _Table()
+        self._snapshots: _Table[WabaSnapshot | None] = _Table()
 
     def __repr__(self) -> str:
         return f"ReadCachingStorage({self._storage!r}, max_age_seconds={self._max_age})"
 
-    async def _load(self, table: dict[str, tuple[float, T]], key: str, read: Callable[[str], Awaitable[T]]) -> T:
-        """`read(key)`, remembered in `table` for `max_age_seconds`."""
+    async def _load(self, table: _Table[T], key: str, read: Callable[[str], Awaitable[T]]) -> T:
+        """`read(key)`, remembered in `table` for `max_age_seconds`; joins the same read under way.
+
+        The read runs as a task of its own, so a reader that goes away does not cancel it for the others.
+        """
+        task = table.loading.get(key)
+        if task is None:
+            task = asyncio.ensure_future(self._read_into(table, key, read))
+            task.add_done_callback(_retrieve_exception)  # the waiters may all have gone
+            table.loading[key] = task
+        return await asyncio.shield(task)
+
+    async def _read_into(self, table: _Table[T], key: str, read: Callable[[str], Awaitable[T]]) -> T:
         expires = self._monotonic() + self._max_age
-        value = await read(key)
-        if len(table) >= MAX_ENTRIES:
-            table.clear()
-        table[key] = (expires, value)
+        this = asyncio.current_task()
+        try:
+            value = await read(key)
+        finally:
+            forgotten = table.loading.get(key) is not this  # a write through this process forgot the key
+            if not forgotten:
+                del table.loading[key]
+        if not forgotten:
+            if len(table.entries) >= MAX_ENTRIES:
+                table.entries.clear()
+            table.entries[key] = (expires, value)
         return value
 
     def _forget_snapshot(self, waba_id: str) -> None:
-        self._snapshots.pop(waba_id, None)
+        self._snapshots.forget(waba_id)
 
     def _forget_accounts(self) -> None:
         """What an account's or key's change can touch: every key lookup (it carries the account) and account."""
@@ -75,38 +113,38 @@ class ReadCachingStorage:
 
     def _forget_binding(self, account_name: str, waba_id: str) -> None:
         """What a binding's change can touch: the WABA's owner and snapshot, and the account's WABAs."""
-        self._owners.pop(waba_id, None)
-        self._snapshots.pop(waba_id, None)
-        self._account_wabas.pop(account_name, None)
+        self._owners.forget(waba_id)
+        self._snapshots.forget(waba_id)
+        self._account_wabas.forget(account_name)
 
     # cached reads
     async def find_account_by_key_hash(self, key_hash: str) -> Account | None:
-        entry = self._keys.get(key_hash)
+        entry = self._keys.entries.get(key_hash)
         if entry is not None and entry[0] > self._monotonic():
             return entry[1]
         return await self._load(self._keys, key_hash, self._storage.find_account_by_key_hash)
 
     async def get_account(self, name: str) -> Account | None:
-        entry = self._accounts.get(name)
+        entry = self._accounts.entries.get(name)
         if entry is not None and entry[0] > self._monotonic():
             return entry[1]
         return await self._load(self._accounts, name, self._storage.get_account)
 
     async def waba_owner(self, waba_id: str) -> str | None:
-        entry = self._owners.get(waba_id)
+        entry = self._owners.entries.get(waba_id)
         if entry is not None and entry[0] > self._monotonic():
             return entry[1]
         return await self._load(self._owners, waba_id, self._storage.waba_owner)
 
     async def account_waba_ids(self, account_name: str) -> list[str]:
-        entry = self._account_wabas.get(account_name)
+        entry = self._account_wabas.entries.get(account_name)
         if entry is not None and entry[0] > self._monotonic():
             return list(entry[1])
         waba_ids = await self._load(self._account_wabas, account_name, self._storage.account_waba_ids)
         return list(waba_ids)
 
     async def get_snapshot(self, waba_id: str) -> WabaSnapshot | None:
-        entry = self._snapshots.get(waba_id)
+        entry = self._snapshots.entries.get(waba_id)
         if entry is not None and entry[0] > self._monotonic():
             return entry[1]
         return await self._load(self._snapshots, waba_id, self._storage.get_snapshot)
@@ -203,3 +241,8 @@ class ReadCachingStorage:
 
     async def record_webhook_event(self, event: WebhookEvent) -> bool:
         return await self._storage.record_webhook_event(event)
+
+
+def _retrieve_exception(task: asyncio.Task[Any]) -> None:
+    if not task.cancelled():
+        task.exception()
