@@ -53,7 +53,6 @@ class Snapshots:
         self._provider = provider
         self._clock = clock
         self._ttl = timedelta(seconds=ttl_seconds)
-        self._ttl_seconds = ttl_seconds
         # Per WABA: the `fetched_at` of the snapshot last checked, and when that snapshot stops being fresh.
         self._fresh_until: dict[str, tuple[datetime, float]] = {}
         self._max_stale = timedelta(seconds=max_stale_seconds)
@@ -120,10 +119,7 @@ class Snapshots:
             return False
         known = self._fresh_until.get(waba_id)
         if known is None or known[0] != snapshot.fetched_at:
-            known = self._fresh_until[waba_id] = (
-                snapshot.fetched_at,
-                snapshot.fetched_at.timestamp() + self._ttl_seconds,
-            )
+            known = self._fresh_until[waba_id] = (snapshot.fetched_at, (snapshot.fetched_at + self._ttl).timestamp())
         return self._clock.timestamp() < known[1]
 
     def paused(self, waba_id: str, now: datetime) -> bool:

@@ -103,9 +103,6 @@ class ReadCachingStorage:
             table.entries[key] = (expires, value)
         return value
 
-    def _forget_snapshot(self, waba_id: str) -> None:
-        self._snapshots.forget(waba_id)
-
     def _forget_accounts(self) -> None:
         """What an account's or key's change can touch: every key lookup (it carries the account) and account."""
         self._keys.clear()
@@ -210,7 +207,7 @@ class ReadCachingStorage:
         try:
             return await self._storage.save_snapshot(snapshot, source)
         finally:
-            self._forget_snapshot(snapshot.waba.id)
+            self._snapshots.forget(snapshot.waba.id)
 
     async def set_waba_review_status(
         self, waba_id: str, review_status: str, at: datetime, source: ChangeSource
@@ -218,13 +215,13 @@ class ReadCachingStorage:
         try:
             return await self._storage.set_waba_review_status(waba_id, review_status, at, source)
         finally:
-            self._forget_snapshot(waba_id)
+            self._snapshots.forget(waba_id)
 
     async def expire_snapshot(self, waba_id: str) -> None:
         try:
             await self._storage.expire_snapshot(waba_id)
         finally:
-            self._forget_snapshot(waba_id)
+            self._snapshots.forget(waba_id)
 
     @asynccontextmanager
     async def lock_refresh(self, waba_id: str) -> AsyncIterator[WabaSnapshot | None]:
@@ -234,7 +231,7 @@ class ReadCachingStorage:
             async with self._storage.lock_refresh(waba_id) as snapshot:
                 yield snapshot
         finally:
-            self._forget_snapshot(waba_id)
+            self._snapshots.forget(waba_id)
 
     async def claim_for_sync(self, waba_id: str, holder: str, until: datetime, now: datetime) -> bool:
         return await self._storage.claim_for_sync(waba_id, holder, until, now)
