@@ -17,10 +17,10 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import ClassVar
 
 from litestar import Litestar, MediaType, Response, post
 from litestar.handlers import HTTPRouteHandler
+from litestar.middleware import DefineMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 ACCOUNT_PREFIX = "/intwa-api/whatsapp/account"
@@ -29,23 +29,20 @@ ACCOUNT_PREFIX = "/intwa-api/whatsapp/account"
 class _SendDirectly:
     """Route middleware that answers the route's fixed bytes itself (the handler is never called)."""
 
-    answers: ClassVar[dict[str, bytes]] = {}
-
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, body: bytes) -> None:
         self._app = app
+        self._headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+        self._body = body
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        body = self.answers[scope["path"]]
-        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
-        await send({"type": "http.response.body", "body": body, "more_body": False})
+        await send({"type": "http.response.start", "status": 200, "headers": list(self._headers)})
+        await send({"type": "http.response.body", "body": self._body, "more_body": False})
 
 
 def _fixed_answer(name: str, body: bytes, *, direct: bool) -> HTTPRouteHandler:
-    path = f"{ACCOUNT_PREFIX}/{name}"
-    _SendDirectly.answers[path] = body
+    middleware = [DefineMiddleware(_SendDirectly, body=body)] if direct else None
 
-    @post(path, status_code=200, name=name, middleware=[_SendDirectly] if direct else None)
+    @post(f"{ACCOUNT_PREFIX}/{name}", status_code=200, name=name, middleware=middleware)
     async def answer() -> Response[bytes]:
         return Response(body, media_type=MediaType.JSON)
 
