@@ -194,6 +194,11 @@ class HeldStorage(CountingStorage):
 
 
 @pytest.fixture
+def cached_held(held: HeldStorage, monotonic: Monotonic) -> ReadCachingStorage:
+    return ReadCachingStorage(held, monotonic=monotonic)
+
+
+@pytest.fixture
 async def held() -> HeldStorage:
     storage = HeldStorage()
     await storage.migrate()
@@ -201,9 +206,8 @@ async def held() -> HeldStorage:
     return storage
 
 
-async def test_concurrent_misses_of_one_key_share_one_read(held: HeldStorage, monotonic: Monotonic) -> None:
-    cached = ReadCachingStorage(held, monotonic=monotonic)
-    readers = [asyncio.create_task(cached.find_account_by_key_hash("hash-1")) for _ in range(50)]
+async def test_concurrent_misses_of_one_key_share_one_read(held: HeldStorage, cached_held: ReadCachingStorage) -> None:
+    readers = [asyncio.create_task(cached_held.find_account_by_key_hash("hash-1")) for _ in range(50)]
     await held.reads_held(1)
 
     held.answer_all()
@@ -211,21 +215,20 @@ async def test_concurrent_misses_of_one_key_share_one_read(held: HeldStorage, mo
 
     assert held.reads["key"] == 1
     assert {account.name for account in accounts if account is not None} == {"IW0001"}
-    assert await cached.find_account_by_key_hash("hash-1") is accounts[0]  # and it is remembered
+    assert await cached_held.find_account_by_key_hash("hash-1") is accounts[0]  # and it is remembered
 
 
 async def test_a_shared_read_that_fails_fails_every_reader_and_is_not_remembered(
-    held: HeldStorage, monotonic: Monotonic
+    held: HeldStorage, cached_held: ReadCachingStorage
 ) -> None:
-    cached = ReadCachingStorage(held, monotonic=monotonic)
     held.failure = ConnectionError("the store went away")
-    readers = [asyncio.create_task(cached.find_account_by_key_hash("hash-1")) for _ in range(3)]
+    readers = [asyncio.create_task(cached_held.find_account_by_key_hash("hash-1")) for _ in range(3)]
     await held.reads_held(1)
 
     held.answer_all()
     results = await asyncio.gather(*readers, return_exceptions=True)
     held.failure = None
-    again = asyncio.create_task(cached.find_account_by_key_hash("hash-1"))
+    again = asyncio.create_task(cached_held.find_account_by_key_hash("hash-1"))
     await held.reads_held(2)
     held.answer_all()
 
@@ -235,11 +238,10 @@ async def test_a_shared_read_that_fails_fails_every_reader_and_is_not_remembered
 
 
 async def test_a_reader_that_goes_away_does_not_cancel_the_read_for_the_others(
-    held: HeldStorage, monotonic: Monotonic
+    held: HeldStorage, cached_held: ReadCachingStorage
 ) -> None:
-    cached = ReadCachingStorage(held, monotonic=monotonic)
-    first = asyncio.create_task(cached.find_account_by_key_hash("hash-1"))
-    second = asyncio.create_task(cached.find_account_by_key_hash("hash-1"))
+    first = asyncio.create_task(cached_held.find_account_by_key_hash("hash-1"))
+    second = asyncio.create_task(cached_held.find_account_by_key_hash("hash-1"))
     await held.reads_held(1)
 
     first.cancel()
@@ -252,14 +254,13 @@ async def test_a_reader_that_goes_away_does_not_cancel_the_read_for_the_others(
 
 
 async def test_a_write_during_a_read_is_not_undone_by_the_read_finishing(
-    held: HeldStorage, monotonic: Monotonic
+    held: HeldStorage, cached_held: ReadCachingStorage
 ) -> None:
-    cached = ReadCachingStorage(held, monotonic=monotonic)
-    before = asyncio.create_task(cached.find_account_by_key_hash("hash-1"))
+    before = asyncio.create_task(cached_held.find_account_by_key_hash("hash-1"))
     await held.reads_held(1)
 
-    await cached.set_account_enabled("IW0001", False)  # forgets the key lookups, the one under way too
-    after = asyncio.create_task(cached.find_account_by_key_hash("hash-1"))
+    await cached_held.set_account_enabled("IW0001", False)  # forgets the key lookups, the one under way too
+    after = asyncio.create_task(cached_held.find_account_by_key_hash("hash-1"))
     await held.reads_held(2)
     held.answers[1].set()  # the later read answers first,
     seen = await after
@@ -270,7 +271,7 @@ async def test_a_write_during_a_read_is_not_undone_by_the_read_finishing(
     assert read_before.enabled  # what the store held when that read ran
     assert seen is not None
     assert not seen.enabled
-    remembered = await cached.find_account_by_key_hash("hash-1")
+    remembered = await cached_held.find_account_by_key_hash("hash-1")
     assert remembered is not None
     assert not remembered.enabled
     assert held.reads["key"] == 2

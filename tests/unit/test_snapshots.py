@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import msgspec
+import pytest
 
 from intwa.adapters.provider.fake import FakeProvider
 from intwa.domain.accounts import AccountAdministration
@@ -17,20 +18,20 @@ from tests.fakes.storage import InMemoryStorage
 from tests.unit.conftest import MAX_STALE_SECONDS, TTL_SECONDS
 
 
-async def _bound(accounts: AccountAdministration, bind: BindPhoneNumber) -> None:
+@pytest.fixture
+async def bound(accounts: AccountAdministration, bind: BindPhoneNumber) -> None:
+    """Account IW0001 with WABA_ID's PHONE_ID bound."""
     await accounts.create("IW0001")
     await bind("IW0001", WABA_ID, PHONE_ID)
 
 
 async def test_phone_info_within_the_ttl_reads_the_snapshot_only(
-    accounts: AccountAdministration,
-    bind: BindPhoneNumber,
+    bound: None,
     storage: InMemoryStorage,
     snapshots: Snapshots,
     provider: FakeProvider,
     clock: FakeClock,
 ) -> None:
-    await _bound(accounts, bind)
     provider.update_phone(WABA_ID, PHONE_ID, quality_rating="RED")
     calls = sum(provider.calls.values())
     clock.advance(TTL_SECONDS - 1)
@@ -42,14 +43,12 @@ async def test_phone_info_within_the_ttl_reads_the_snapshot_only(
 
 
 async def test_an_expired_snapshot_is_refreshed_before_answering(
-    accounts: AccountAdministration,
-    bind: BindPhoneNumber,
+    bound: None,
     storage: InMemoryStorage,
     snapshots: Snapshots,
     provider: FakeProvider,
     clock: FakeClock,
 ) -> None:
-    await _bound(accounts, bind)
     provider.update_phone(WABA_ID, PHONE_ID, quality_rating="RED")
     clock.advance(TTL_SECONDS + 1)
 
@@ -62,14 +61,12 @@ async def test_an_expired_snapshot_is_refreshed_before_answering(
 
 
 async def test_fifty_concurrent_requests_for_an_expired_waba_share_one_provider_call(
-    accounts: AccountAdministration,
-    bind: BindPhoneNumber,
+    bound: None,
     storage: InMemoryStorage,
     snapshots: Snapshots,
     provider: FakeProvider,
     clock: FakeClock,
 ) -> None:
-    await _bound(accounts, bind)
     provider.latency_seconds = 0.01
     before = provider.calls.copy()
     clock.advance(TTL_SECONDS + 1)
@@ -83,13 +80,12 @@ async def test_fifty_concurrent_requests_for_an_expired_waba_share_one_provider_
 
 
 async def test_waba_info_refreshes_on_request_when_asked(
-    accounts: AccountAdministration,
+    bound: None,
     bind: BindPhoneNumber,
     storage: InMemoryStorage,
     snapshots: Snapshots,
     provider: FakeProvider,
 ) -> None:
-    await _bound(accounts, bind)
     await bind("IW0001", OTHER_WABA_ID, OTHER_WABA_PHONE_ID)
     provider.update_waba(WABA_ID, name="PT TIG TECH GLOBAL")
 
@@ -104,14 +100,12 @@ async def test_waba_info_refreshes_on_request_when_asked(
 
 
 async def test_two_instances_refreshing_an_expired_waba_at_once_make_one_provider_call(
-    accounts: AccountAdministration,
-    bind: BindPhoneNumber,
+    bound: None,
     storage: InMemoryStorage,
     snapshots: Snapshots,
     provider: FakeProvider,
     clock: FakeClock,
 ) -> None:
-    await _bound(accounts, bind)
     other_instance = Snapshots(storage, provider, clock, ttl_seconds=TTL_SECONDS, max_stale_seconds=MAX_STALE_SECONDS)
     provider.latency_seconds = 0.01
     provider.update_phone(WABA_ID, PHONE_ID, quality_rating="RED")
@@ -129,14 +123,12 @@ async def test_two_instances_refreshing_an_expired_waba_at_once_make_one_provide
 
 
 async def test_a_refresh_that_waited_for_another_instance_takes_the_snapshot_it_stored(
-    accounts: AccountAdministration,
-    bind: BindPhoneNumber,
+    bound: None,
     storage: InMemoryStorage,
     snapshots: Snapshots,
     provider: FakeProvider,
     clock: FakeClock,
 ) -> None:
-    await _bound(accounts, bind)
     clock.advance(TTL_SECONDS + 1)
     before = sum(provider.calls.values())
 
@@ -153,14 +145,12 @@ async def test_a_refresh_that_waited_for_another_instance_takes_the_snapshot_it_
 
 
 async def test_a_forced_refresh_that_waited_asks_meta_unless_the_other_fetched_after_it_was_asked(
-    accounts: AccountAdministration,
-    bind: BindPhoneNumber,
+    bound: None,
     storage: InMemoryStorage,
     snapshots: Snapshots,
     provider: FakeProvider,
     clock: FakeClock,
 ) -> None:
-    await _bound(accounts, bind)
     provider.update_waba(WABA_ID, name="PT TIG TECH GLOBAL")
 
     async with storage.lock_refresh(WABA_ID) as stored:  # fetched when the refresh was asked for: not newer
