@@ -25,7 +25,7 @@ from intwa.adapters.storage.sqlite import SqliteStorage, open_sqlite_database
 from intwa.domain.accounts import AccountAdministration, Authenticate
 from intwa.domain.bindings import BindPhoneNumber, ListBindings, UnbindPhoneNumber
 from intwa.domain.history import ListHistory
-from intwa.domain.queries import PhoneInfo, WabaInfo
+from intwa.domain.queries import ListPhoneNumbers, ListWabas
 from intwa.domain.rate_limits import LimitRequests
 from intwa.domain.snapshots import Snapshots
 from intwa.domain.sync import BackgroundSync, SyncWabas
@@ -99,8 +99,8 @@ class Container(containers.DeclarativeContainer):
     bind_phone_number = providers.Singleton(BindPhoneNumber, storage, counting_provider, snapshots, clock)
     unbind_phone_number = providers.Singleton(UnbindPhoneNumber, storage)
     list_bindings = providers.Singleton(ListBindings, storage)
-    phone_info = providers.Singleton(PhoneInfo, storage, snapshots)
-    waba_info = providers.Singleton(WabaInfo, storage, snapshots)
+    list_phone_numbers = providers.Singleton(ListPhoneNumbers, storage, snapshots)
+    list_wabas = providers.Singleton(ListWabas, storage, snapshots)
     sync_wabas = providers.Singleton(SyncWabas, storage, snapshots)
     instance_id = providers.Singleton(new_instance_id)
     background_sync = providers.Singleton(

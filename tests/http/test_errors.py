@@ -5,9 +5,13 @@ from __future__ import annotations
 import logging
 
 import pytest
+from dependency_injector import providers
+from litestar.testing import AsyncTestClient
 
 from intwa.adapters.provider.fake import FakeProvider
+from intwa.container import Container
 from intwa.domain.errors import ProviderCredentialsRejected, ProviderRateLimited, ProviderUnavailable
+from intwa.entrypoints.http.app import create_app
 from tests.conftest import PHONE_ID, WABA_ID
 from tests.http.conftest import ACCOUNT, Api
 
@@ -78,16 +82,14 @@ async def test_health_and_readiness_answer_without_a_key(api: Api) -> None:
     assert ready.json() == {"status": "ok"}
 
 
-async def test_readiness_is_503_when_storage_does_not_answer(api: Api) -> None:
+async def test_readiness_is_503_when_storage_does_not_answer(container: Container) -> None:
     class BrokenStorage:
         async def ping(self) -> None:
             raise OSError("disk gone")
 
-    from dependency_injector import providers
-
-    container = api.client.app.state["container"]
     with container.storage.override(providers.Object(BrokenStorage())):
-        response = await api.client.get("/readyz")
+        async with AsyncTestClient(app=create_app(container)) as client:
+            response = await client.get("/readyz")
 
     assert response.status_code == 503
     assert response.json() == {"status": "unavailable"}

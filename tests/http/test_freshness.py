@@ -15,6 +15,7 @@ from intwa.domain.errors import (
     WabaNotAccessible,
 )
 from intwa.domain.models import WabaUsage
+from intwa.domain.ports import Storage
 from tests.conftest import PHONE_ID, WABA_ID
 from tests.fakes.clock import FakeClock
 from tests.http.conftest import ACCOUNT, Api
@@ -58,12 +59,12 @@ async def test_a_snapshot_within_the_ttl_answers_without_the_provider(
 
 
 async def test_an_expired_snapshot_is_refreshed_and_the_change_recorded(
-    bound: Api, fake_provider: FakeProvider, clock: FakeClock
+    bound: Api, storage: Storage, fake_provider: FakeProvider, clock: FakeClock
 ) -> None:
     clock.advance(TTL + 1)
 
     assert await _quality(bound) == "RED"
-    history = await (await bound.client.app.state["container"].storage()).list_history(WABA_ID)
+    history = await storage.list_history(WABA_ID)
     assert [(c.field, c.old, c.new, c.source) for c in history] == [("qualityRating", "GREEN", "RED", "request")]
 
 

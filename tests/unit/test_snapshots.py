@@ -10,7 +10,7 @@ import pytest
 from intwa.adapters.provider.fake import FakeProvider
 from intwa.domain.accounts import AccountAdministration
 from intwa.domain.bindings import BindPhoneNumber
-from intwa.domain.queries import PhoneInfo, WabaInfo
+from intwa.domain.queries import ListPhoneNumbers, ListWabas
 from intwa.domain.snapshots import Snapshots
 from tests.conftest import OTHER_WABA_ID, OTHER_WABA_PHONE_ID, PHONE_ID, WABA_ID
 from tests.fakes.clock import FakeClock
@@ -36,7 +36,7 @@ async def test_phone_info_within_the_ttl_reads_the_snapshot_only(
     calls = sum(provider.calls.values())
     clock.advance(TTL_SECONDS - 1)
 
-    phones = await PhoneInfo(storage, snapshots)("IW0001", WABA_ID)
+    phones = await ListPhoneNumbers(storage, snapshots)("IW0001", WABA_ID)
 
     assert phones[0].quality_rating == "GREEN"
     assert sum(provider.calls.values()) == calls
@@ -52,7 +52,7 @@ async def test_an_expired_snapshot_is_refreshed_before_answering(
     provider.update_phone(WABA_ID, PHONE_ID, quality_rating="RED")
     clock.advance(TTL_SECONDS + 1)
 
-    phones = await PhoneInfo(storage, snapshots)("IW0001", WABA_ID)
+    phones = await ListPhoneNumbers(storage, snapshots)("IW0001", WABA_ID)
 
     assert phones[0].quality_rating == "RED"
     stored = await storage.get_snapshot(WABA_ID)
@@ -70,7 +70,7 @@ async def test_fifty_concurrent_requests_for_an_expired_waba_share_one_provider_
     provider.latency_seconds = 0.01
     before = provider.calls.copy()
     clock.advance(TTL_SECONDS + 1)
-    phone_info = PhoneInfo(storage, snapshots)
+    phone_info = ListPhoneNumbers(storage, snapshots)
 
     answers = await asyncio.gather(*(phone_info("IW0001", WABA_ID) for _ in range(50)))
 
@@ -89,8 +89,8 @@ async def test_waba_info_refreshes_on_request_when_asked(
     await bind("IW0001", OTHER_WABA_ID, OTHER_WABA_PHONE_ID)
     provider.update_waba(WABA_ID, name="PT TIG TECH GLOBAL")
 
-    cached = await WabaInfo(storage, snapshots)("IW0001")
-    refreshed = await WabaInfo(storage, snapshots)("IW0001", refresh=True)
+    cached = await ListWabas(storage, snapshots)("IW0001")
+    refreshed = await ListWabas(storage, snapshots)("IW0001", refresh=True)
 
     assert [waba.name for waba in cached] == ["PT TIG TECH", "PT TIG CODE"]
     assert [waba.name for waba in refreshed] == ["PT TIG TECH GLOBAL", "PT TIG CODE"]
@@ -113,7 +113,7 @@ async def test_two_instances_refreshing_an_expired_waba_at_once_make_one_provide
     clock.advance(TTL_SECONDS + 1)
 
     answers = await asyncio.gather(
-        *(PhoneInfo(storage, instance)("IW0001", WABA_ID) for instance in (snapshots, other_instance) * 20)
+        *(ListPhoneNumbers(storage, instance)("IW0001", WABA_ID) for instance in (snapshots, other_instance) * 20)
     )
 
     assert {answer[0].quality_rating for answer in answers} == {"RED"}

@@ -23,7 +23,7 @@ from intwa.domain.errors import (
     WebhookSignatureMissing,
     WebhookVerificationRefused,
 )
-from intwa.domain.queries import PhoneInfo
+from intwa.domain.queries import ListPhoneNumbers
 from intwa.domain.snapshots import Snapshots
 from intwa.domain.webhooks import (
     ApplyWebhook,
@@ -383,7 +383,7 @@ async def test_a_removed_partner_is_recorded_once_and_the_next_read_asks_meta(
         "reason": "PRIMARY_INACTIVITY",
         "initiated_by": "SYSTEM",
     }
-    await PhoneInfo(storage, snapshots)("IW0001", META_WABA_ID)
+    await ListPhoneNumbers(storage, snapshots)("IW0001", META_WABA_ID)
     assert fetches(provider) == calls + 2
 
 

@@ -11,8 +11,8 @@ from intwa.domain.ports import Storage
 from intwa.domain.snapshots import Snapshots
 
 
-class PhoneInfo:
-    """The phone numbers of a WABA bound to the account, in the provider's order."""
+class ListPhoneNumbers:
+    """List the phone numbers of a WABA bound to the account, in the provider's order (phoneInfo)."""
 
     def __init__(self, storage: Storage, snapshots: Snapshots) -> None:
         self._storage = storage
@@ -27,8 +27,8 @@ class PhoneInfo:
         return list(snapshot.phone_numbers)
 
 
-class WabaInfo:
-    """Every WABA bound to the account, ordered by first binding time."""
+class ListWabas:
+    """List every WABA bound to the account, ordered by first binding time (wabaInfo)."""
 
     def __init__(self, storage: Storage, snapshots: Snapshots) -> None:
         self._storage = storage

@@ -93,7 +93,7 @@ def phone_info(cli: CliContext, name: str, waba_id: str, refresh: bool, as_json:
 
     async def command(container: Container) -> list[PhoneNumber]:
         await _require_account(container, name)
-        query = await resolve(container.phone_info)
+        query = await resolve(container.list_phone_numbers)
         return await query(name, waba_id, refresh=refresh)
 
     rows = [render.PhoneNumberRow.of(phone) for phone in cli.run(command)]
@@ -114,7 +114,7 @@ def waba_info(cli: CliContext, name: str, refresh: bool, as_json: bool) -> None:
 
     async def command(container: Container) -> list[Waba]:
         await _require_account(container, name)
-        query = await resolve(container.waba_info)
+        query = await resolve(container.list_wabas)
         return await query(name, refresh=refresh)
 
     rows = [render.WabaRow.of(waba) for waba in cli.run(command)]

@@ -6,12 +6,11 @@ import asyncio
 import logging
 
 from litestar import Response, get
-from litestar.datastructures import State
+from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 
-from intwa.entrypoints.composition import resolve
-from intwa.entrypoints.http.dependencies import container_of
 from intwa.entrypoints.http.schemas import HealthStatus
+from intwa.entrypoints.http.services import Services
 
 logger = logging.getLogger("intwa.http")
 
@@ -34,11 +33,10 @@ async def healthz() -> HealthStatus:
         )
     },
 )
-async def readyz(state: State) -> Response[HealthStatus]:
+async def readyz(services: NamedDependency[Services]) -> Response[HealthStatus]:
     """200 when storage answers, 503 otherwise."""
     try:
-        storage = await resolve(container_of(state).storage)
-        await asyncio.wait_for(storage.ping(), READINESS_TIMEOUT_SECONDS)
+        await asyncio.wait_for(services.storage.ping(), READINESS_TIMEOUT_SECONDS)
     except Exception as error:
         logger.warning("storage is not ready: %s", type(error).__name__)
         return Response(HealthStatus(status="unavailable"), status_code=503)

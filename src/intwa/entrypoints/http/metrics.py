@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from litestar import Response, get
-from litestar.datastructures import State
+from litestar.di import NamedDependency
 from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
 from prometheus_client.gc_collector import GCCollector
 from prometheus_client.metrics_core import CounterMetricFamily, HistogramMetricFamily, Metric
@@ -22,12 +22,8 @@ from intwa.adapters.provider.counting import CALLS, OUTCOMES, CountingProvider
 from intwa.domain.snapshots import Snapshots
 from intwa.domain.sync import BackgroundSync
 from intwa.domain.webhooks import ApplyWebhook
-from intwa.entrypoints.composition import resolve
 from intwa.entrypoints.http.access import DURATION_BUCKETS, HttpStats
-from intwa.entrypoints.http.dependencies import container_of
-
-HTTP_STATS_KEY = "http_stats"
-"""Key of the app's `HttpStats` in its state."""
+from intwa.entrypoints.http.services import Services
 
 WEBHOOK_FIELDS = (
     "account_review_update",
@@ -149,14 +145,9 @@ class Scrape:
     summary="Prometheus metrics of the worker process that answers",
     tags=["operations"],
 )
-async def metrics(state: State) -> Response[bytes]:
+async def metrics(services: NamedDependency[Services]) -> Response[bytes]:
     """This worker's counters in Prometheus' text format; no key needed, like the probes."""
-    container = container_of(state)
     scrape = Scrape(
-        state[HTTP_STATS_KEY],
-        await resolve(container.counting_provider),
-        await resolve(container.snapshots),
-        await resolve(container.apply_webhook),
-        await resolve(container.background_sync),
+        services.http_stats, services.provider, services.snapshots, services.apply_webhook, services.background_sync
     )
     return Response(generate_latest(scrape), media_type=CONTENT_TYPE_PLAIN_0_0_4)

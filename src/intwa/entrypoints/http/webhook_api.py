@@ -12,17 +12,16 @@ from typing import Annotated, Any
 import msgspec
 from litestar import MediaType, Request, Router, get, post
 from litestar.connection import ASGIConnection
-from litestar.datastructures import State
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from litestar.handlers import BaseRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
 from litestar.params import HeaderParameter, QueryParameter
 
 from intwa.domain.errors import WebhookDisabled
-from intwa.domain.webhooks import SIGNATURE_HEADER, ApplyWebhook, verify_signature, verify_subscription
-from intwa.entrypoints.http.dependencies import container_of, provide_apply_webhook
+from intwa.domain.webhooks import SIGNATURE_HEADER, verify_signature, verify_subscription
 from intwa.entrypoints.http.schemas import SUCCESS, ErrorEnvelope
+from intwa.entrypoints.http.services import Services
 from intwa.settings import WebhookSettings
 
 logger = logging.getLogger("intwa.http")
@@ -56,16 +55,16 @@ class _SignedPostOperation(Operation):
         )
 
 
-def _webhook_settings(state: State) -> WebhookSettings:
-    settings: WebhookSettings = container_of(state).settings().webhook
-    return settings
-
-
-async def require_app_secret(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+class RequireAppSecret:
     """Guard: without an app secret no post can be verified, so the endpoint answers like an unknown path."""
-    if not _webhook_settings(connection.app.state).app_secret:
-        logger.warning("a webhook request came, but `webhook.app_secret` is not configured")
-        raise WebhookDisabled(f"no such path: {connection.url.path}")
+
+    def __init__(self, settings: WebhookSettings) -> None:
+        self._configured = bool(settings.app_secret)
+
+    async def __call__(self, connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        if not self._configured:
+            logger.warning("a webhook request came, but `webhook.app_secret` is not configured")
+            raise WebhookDisabled(f"no such path: {connection.url.path}")
 
 
 def _errors(codes: dict[int, str]) -> dict[int, ResponseSpec]:
@@ -90,13 +89,13 @@ def _errors(codes: dict[int, str]) -> dict[int, ResponseSpec]:
     ),
 )
 async def confirm_subscription(
-    state: State,
+    services: NamedDependency[Services],
     mode: Annotated[str | None, QueryParameter(name="hub.mode")] = None,
     token: Annotated[str | None, QueryParameter(name="hub.verify_token")] = None,
     challenge: Annotated[str | None, QueryParameter(name="hub.challenge")] = None,
 ) -> str:
     """Answer Meta's challenge as plain text when it presents `webhook.verify_token`."""
-    verify_token = _webhook_settings(state).verify_token.reveal()
+    verify_token = services.settings.webhook.verify_token.reveal()
     return verify_subscription(verify_token, mode, token, challenge)
 
 
@@ -118,7 +117,7 @@ async def confirm_subscription(
 )
 async def receive_events(
     request: Request[Any, Any, Any],
-    apply_webhook: NamedDependency[ApplyWebhook],
+    services: NamedDependency[Services],
     signature: Annotated[
         str | None,
         HeaderParameter(name=SIGNATURE_HEADER, description="`sha256=` and the hex HMAC-SHA256 of the raw body"),
@@ -129,16 +128,17 @@ async def receive_events(
     Refreshes from the provider that the events call for run after the answer.
     """
     body = await request.body()
-    verify_signature(_webhook_settings(request.app.state).app_secret.reveal(), body, signature)
-    receipt = await apply_webhook(body)
+    verify_signature(services.settings.webhook.app_secret.reveal(), body, signature)
+    receipt = await services.apply_webhook(body)
     logger.debug("webhook applied: %d changes, %d ignored", receipt.applied, receipt.ignored)
     return WebhookAnswer()
 
 
-webhook_router = Router(
-    path=WEBHOOK_PATH,
-    route_handlers=[confirm_subscription, receive_events],
-    guards=[require_app_secret],
-    dependencies={"apply_webhook": Provide(provide_apply_webhook)},
-    tags=["webhook"],
-)
+def webhook_router(settings: WebhookSettings) -> Router:
+    """The webhook's two handlers, answering like an unknown path while no app secret is configured."""
+    return Router(
+        path=WEBHOOK_PATH,
+        route_handlers=[confirm_subscription, receive_events],
+        guards=[RequireAppSecret(settings)],
+        tags=["webhook"],
+    )
