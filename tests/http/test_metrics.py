@@ -15,7 +15,7 @@ from intwa.entrypoints.composition import resolve
 from tests.conftest import PHONE_ID, WABA_ID
 from tests.fakes.clock import FakeClock
 from tests.http.conftest import ACCOUNT, Api
-from tests.unit.test_webhooks import APP_SECRET, fake_data_with_meta_waba, notification, sign
+from tests.webhook_examples import APP_SECRET, fake_data_with_meta_waba, notification, sign
 
 PHONE_INFO_ROUTE = "/intwa-api/whatsapp/account/phoneInfo"
 TTL = 300

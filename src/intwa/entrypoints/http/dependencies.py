@@ -5,7 +5,7 @@ from __future__ import annotations
 from litestar.datastructures import State
 
 from intwa.container import Container
-from intwa.domain.webhooks import ApplyWebhook
+from intwa.domain.webhooks.apply import ApplyWebhook
 from intwa.entrypoints.composition import resolve
 
 

@@ -21,7 +21,7 @@ from prometheus_client.registry import CollectorRegistry
 from intwa.adapters.provider.counting import CALLS, OUTCOMES, CountingProvider
 from intwa.domain.snapshots import Snapshots
 from intwa.domain.sync import BackgroundSync
-from intwa.domain.webhooks import ApplyWebhook
+from intwa.domain.webhooks.apply import ApplyWebhook
 from intwa.entrypoints.composition import resolve
 from intwa.entrypoints.http.access import DURATION_BUCKETS, HttpStats
 from intwa.entrypoints.http.dependencies import container_of

@@ -20,7 +20,8 @@ from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, Requ
 from litestar.params import HeaderParameter, QueryParameter
 
 from intwa.domain.errors import WebhookDisabled
-from intwa.domain.webhooks import SIGNATURE_HEADER, ApplyWebhook, verify_signature, verify_subscription
+from intwa.domain.webhooks.apply import ApplyWebhook
+from intwa.domain.webhooks.signature import SIGNATURE_HEADER, verify_signature, verify_subscription
 from intwa.entrypoints.http.dependencies import container_of, provide_apply_webhook
 from intwa.entrypoints.http.schemas import SUCCESS, ErrorEnvelope
 from intwa.settings import WebhookSettings
