@@ -148,6 +148,20 @@ async def test_webhook_events_are_counted_by_field(api: Api) -> None:
     assert value(samples, events, field="message_template_status_update") == 0
 
 
+async def test_webhook_events_list_every_handled_field_then_other(api: Api) -> None:
+    response = await api.client.get("/metrics")
+
+    lines = [line for line in response.text.splitlines() if line.startswith("intwa_webhook_events_total")]
+    assert lines == [
+        'intwa_webhook_events_total{field="account_review_update"} 0.0',
+        'intwa_webhook_events_total{field="phone_number_quality_update"} 0.0',
+        'intwa_webhook_events_total{field="phone_number_name_update"} 0.0',
+        'intwa_webhook_events_total{field="account_update"} 0.0',
+        'intwa_webhook_events_total{field="business_capability_update"} 0.0',
+        'intwa_webhook_events_total{field="other"} 0.0',
+    ]
+
+
 async def test_background_sync_runs_refreshes_and_failures_are_counted(
     api: Api, container: Container, fake_provider: FakeProvider
 ) -> None:

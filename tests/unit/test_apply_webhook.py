@@ -322,6 +322,25 @@ async def test_every_entry_and_change_of_a_post_is_applied(
     assert [e.field for e in await storage.list_webhook_events()] == ["account_update", "business_capability_update"]
 
 
+# counting
+
+
+async def test_changes_are_counted_by_handled_field_and_the_rest_as_other(apply_webhook: ApplyWebhook) -> None:
+    await apply_webhook(notification("account_update", {"event": "ACCOUNT_VIOLATION"}))
+    await apply_webhook(notification("message_template_status_update", {"event": "APPROVED"}))
+    await apply_webhook(notification("message_template_status_update", {"event": "REJECTED"}))
+
+    assert apply_webhook.fields == (
+        "account_review_update",
+        "phone_number_quality_update",
+        "phone_number_name_update",
+        "account_update",
+        "business_capability_update",
+        "other",
+    )
+    assert apply_webhook.events == {"account_update": 1, "other": 2}
+
+
 async def _phone_numbers_fetched(provider: FakeProvider, times: int) -> None:
     """Wait until the provider has been asked for phone numbers `times` times (a refresh is under way)."""
     for _ in range(2000):

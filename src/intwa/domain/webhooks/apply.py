@@ -29,6 +29,8 @@ logger = logging.getLogger("intwa.webhooks")
 WABA_OBJECT = "whatsapp_business_account"
 PARTNER_EVENTS = frozenset({"PARTNER_REMOVED", "PARTNER_APP_UNINSTALLED"})
 """`account_update` events after which the platform may no longer read the customer's WABA."""
+OTHER_FIELD = "other"
+"""The field under which `ApplyWebhook.events` counts the changes of fields intwa does not handle."""
 
 
 class WebhookReceipt(msgspec.Struct, frozen=True):
@@ -48,7 +50,7 @@ class ApplyWebhook:
     its number and carry too little to update a snapshot, so the WABA is refreshed from the provider in
     the background, without delaying the answer to Meta. Partner and capability events are recorded once
     each; a WABA the partner lost is expired, so the next read asks Meta. `events` counts the changes
-    received by field (`other` for the fields intwa does not handle).
+    received by field (`other` for the fields intwa does not handle); `fields` names every such field.
     """
 
     def __init__(self, storage: Storage, snapshots: Snapshots, clock: Clock) -> None:
@@ -70,7 +72,7 @@ class ApplyWebhook:
         """Decode a webhook body (`MalformedWebhook` if it is not a JSON object) and apply its changes."""
         notification = decode_notification(body)
         changes = [(entry, change) for entry in notification.entry for change in entry.changes]
-        self.events.update(change.field if change.field in self._handlers else "other" for _, change in changes)
+        self.events.update(change.field if change.field in self._handlers else OTHER_FIELD for _, change in changes)
         if notification.object != WABA_OBJECT:
             logger.info("ignored a webhook for object %r", notification.object)
             return WebhookReceipt(ignored=len(changes))
@@ -82,6 +84,11 @@ class ApplyWebhook:
             elif await handler(entry, change):
                 applied += 1
         return WebhookReceipt(applied=applied, ignored=len(changes) - applied)
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """The fields `events` counts by: every field handled, in the handler table's order, then `other`."""
+        return (*self._handlers, OTHER_FIELD)
 
     @property
     def pending(self) -> int:

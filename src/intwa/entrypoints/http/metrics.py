@@ -29,15 +29,6 @@ from intwa.entrypoints.http.dependencies import container_of
 HTTP_STATS_KEY = "http_stats"
 """Key of the app's `HttpStats` in its state."""
 
-WEBHOOK_FIELDS = (
-    "account_review_update",
-    "phone_number_quality_update",
-    "phone_number_name_update",
-    "account_update",
-    "business_capability_update",
-    "other",
-)
-
 # The process's CPU, memory, file descriptors and start time, Python's GC and version, as usual.
 _RUNTIME = CollectorRegistry()
 ProcessCollector(registry=_RUNTIME)
@@ -121,7 +112,7 @@ class Scrape:
             "Changes received in signed webhook posts, by field (`other`: fields intwa does not handle).",
             labels=("field",),
         )
-        for field in WEBHOOK_FIELDS:
+        for field in self._webhooks.fields:
             events.add_metric((field,), self._webhooks.events[field])
         return events
 
