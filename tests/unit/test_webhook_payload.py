@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from intwa.domain.errors import MalformedWebhook
-from intwa.domain.webhooks.payload import decode_notification
-from tests.webhook_examples import WEBHOOKS
+from intwa.domain.webhooks.payload import decode_notification, fingerprint
+from tests.webhook_examples import WEBHOOKS, fixture_body, notification
 
 
 @pytest.mark.parametrize("path", sorted(WEBHOOKS.glob("*.json")), ids=lambda path: path.stem)
@@ -56,3 +56,24 @@ def test_a_body_that_is_not_a_json_object_is_malformed(body: bytes) -> None:
 @pytest.mark.parametrize("body", [b"{}", b'{"object": "whatsapp_business_account", "entry": null}', b'{"entry": {}}'])
 def test_a_notification_without_entries_has_none(body: bytes) -> None:
     assert decode_notification(body).entry == ()
+
+
+def test_a_documented_changes_fingerprint_stays_what_earlier_releases_stored() -> None:
+    """Stored fingerprints recognise redeliveries: another hash would record a redelivered change again."""
+    decoded = decode_notification(fixture_body("business_capability_update"))
+
+    assert (
+        fingerprint(decoded.entry[0], decoded.entry[0].changes[0])
+        == "9ffdfcd71ee789893fa28faf8fcf2b41176408357e25a425d35851eacae83e18"
+    )
+
+
+def test_a_redelivery_with_keys_in_another_order_has_the_same_fingerprint() -> None:
+    value = {"event": "ACCOUNT_VIOLATION", "violation_info": {"violation_type": "SPAM", "tier": 1}}
+    reordered = {"violation_info": {"tier": 1, "violation_type": "SPAM"}, "event": "ACCOUNT_VIOLATION"}
+    first = decode_notification(notification("account_update", value))
+    again = decode_notification(notification("account_update", reordered))
+    later = decode_notification(notification("account_update", value, time=1739321025))
+
+    fingerprints = [fingerprint(n.entry[0], n.entry[0].changes[0]) for n in (first, again, later)]
+    assert fingerprints[0] == fingerprints[1] != fingerprints[2]
