@@ -1,55 +1,20 @@
-"""Applying Meta's webhooks: each field's effect over in-memory fakes, and what is ignored."""
+"""Applying Meta's webhooks: what each recorded field does, what is ignored, and how changes are counted."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-import logging
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from intwa.adapters.provider.fake import FakeProvider
-from intwa.domain.accounts import AccountAdministration
-from intwa.domain.bindings import BindPhoneNumber
-from intwa.domain.errors import ProviderUnavailable
 from intwa.domain.queries import PhoneInfo
 from intwa.domain.snapshots import Snapshots
 from intwa.domain.webhooks.apply import ApplyWebhook, WebhookReceipt
 from tests.fakes.clock import FakeClock
 from tests.fakes.storage import InMemoryStorage
-from tests.webhook_examples import (
-    META_PARTNER_BUSINESS_ID,
-    META_PHONE_ID,
-    META_WABA_ID,
-    fake_data_with_meta_waba,
-    fixture_body,
-    notification,
-)
-
-
-@pytest.fixture
-def fake_data_path(tmp_path: Path) -> Path:
-    path = tmp_path / "fake-data.json"
-    path.write_text(json.dumps(fake_data_with_meta_waba()), encoding="utf-8")
-    return path
-
-
-@pytest.fixture
-def apply_webhook(storage: InMemoryStorage, snapshots: Snapshots, clock: FakeClock) -> ApplyWebhook:
-    return ApplyWebhook(storage, snapshots, clock)
-
-
-@pytest.fixture
-async def bound(accounts: AccountAdministration, bind: BindPhoneNumber) -> None:
-    await accounts.create("IW0001")
-    await bind("IW0001", META_WABA_ID, META_PHONE_ID)
-
-
-def fetches(provider: FakeProvider) -> int:
-    return provider.calls["fetch_waba"] + provider.calls["fetch_phone_numbers"]
-
+from tests.unit.webhooks.conftest import fetches
+from tests.webhook_examples import META_PARTNER_BUSINESS_ID, META_WABA_ID, fixture_body, notification
 
 # account_review_update
 
@@ -90,116 +55,6 @@ async def test_a_review_decision_without_a_decision_is_ignored(
 
     assert receipt == WebhookReceipt(ignored=1)
     assert await storage.list_history() == []
-
-
-# phone_number_quality_update and phone_number_name_update
-
-
-@pytest.mark.usefixtures("bound")
-@pytest.mark.parametrize("name", ["phone_number_quality_update", "phone_number_name_update"])
-async def test_a_phone_update_refreshes_the_waba_after_answering(
-    apply_webhook: ApplyWebhook, storage: InMemoryStorage, provider: FakeProvider, name: str
-) -> None:
-    provider.update_phone(
-        META_WABA_ID, META_PHONE_ID, whatsapp_business_manager_messaging_limit="TIER_UNLIMITED", verified_name="Shrub"
-    )
-    calls = fetches(provider)
-
-    receipt = await apply_webhook(fixture_body(name))
-    calls_when_answered = fetches(provider)
-    await apply_webhook.drain()
-
-    assert receipt == WebhookReceipt(applied=1)
-    assert calls_when_answered == calls
-    assert fetches(provider) == calls + 2  # the WABA and its phone numbers, once
-    history = await storage.list_history(META_WABA_ID, META_PHONE_ID)
-    assert [(c.field, c.new, c.source) for c in history] == [
-        ("messageLimit", "TIER_UNLIMITED", "webhook"),
-        ("verifiedName", "Shrub", "webhook"),
-    ]
-
-
-@pytest.mark.usefixtures("bound")
-async def test_updates_of_one_waba_arriving_together_make_one_refresh(
-    apply_webhook: ApplyWebhook, provider: FakeProvider
-) -> None:
-    calls = fetches(provider)
-
-    await apply_webhook(fixture_body("phone_number_quality_update"))
-    await apply_webhook(fixture_body("phone_number_name_update"))
-    await apply_webhook(fixture_body("phone_number_quality_update_legacy"))
-    await apply_webhook.drain()
-
-    assert fetches(provider) == calls + 2
-
-
-@pytest.mark.usefixtures("bound")
-async def test_an_update_during_a_refresh_refreshes_once_more(
-    apply_webhook: ApplyWebhook, storage: InMemoryStorage, provider: FakeProvider
-) -> None:
-    provider.latency_seconds = 0.05
-    await apply_webhook(fixture_body("phone_number_quality_update"))
-    await _phone_numbers_fetched(provider, 2)  # the bind's, then the refresh's
-    provider.update_phone(META_WABA_ID, META_PHONE_ID, quality_rating="RED")
-
-    await apply_webhook(fixture_body("phone_number_quality_update"))
-    await apply_webhook.drain()
-
-    assert provider.calls["fetch_phone_numbers"] == 3
-    snapshot = await storage.get_snapshot(META_WABA_ID)
-    assert snapshot is not None
-    assert snapshot.phone_numbers[0].quality_rating == "RED"
-
-
-@pytest.mark.usefixtures("bound")
-@pytest.mark.parametrize(
-    "value", [{"display_phone_number": "16315550000"}, {"display_phone_number": ""}, {}, None, "16315555555"]
-)
-async def test_an_update_of_an_unknown_phone_number_refreshes_nothing(
-    apply_webhook: ApplyWebhook, provider: FakeProvider, value: Any
-) -> None:
-    calls = fetches(provider)
-
-    receipt = await apply_webhook(notification("phone_number_quality_update", value))
-    await apply_webhook.drain()
-
-    assert receipt == WebhookReceipt(ignored=1)
-    assert fetches(provider) == calls
-
-
-async def test_an_update_of_an_unbound_wabas_phone_refreshes_nothing(
-    apply_webhook: ApplyWebhook, provider: FakeProvider
-) -> None:
-    receipt = await apply_webhook(fixture_body("phone_number_quality_update"))
-    await apply_webhook.drain()
-
-    assert receipt == WebhookReceipt(ignored=1)
-    assert fetches(provider) == 0
-
-
-@pytest.mark.usefixtures("bound")
-async def test_a_failed_refresh_is_logged_and_raises_nothing(
-    apply_webhook: ApplyWebhook, storage: InMemoryStorage, provider: FakeProvider, caplog: pytest.LogCaptureFixture
-) -> None:
-    provider.fail_with(META_WABA_ID, ProviderUnavailable("Meta is down"))
-
-    with caplog.at_level(logging.WARNING, logger="intwa.webhooks"):
-        receipt = await apply_webhook(fixture_body("phone_number_quality_update"))
-        await apply_webhook.drain()
-
-    assert receipt == WebhookReceipt(applied=1)
-    assert "webhook refresh of WABA 102290129340398 failed: 50300 Meta is down" in caplog.messages
-    assert await storage.list_history() == []
-
-
-@pytest.mark.usefixtures("bound")
-async def test_closing_cancels_pending_refreshes(apply_webhook: ApplyWebhook, provider: FakeProvider) -> None:
-    provider.latency_seconds = 10
-
-    await apply_webhook(fixture_body("phone_number_quality_update"))
-    await _phone_numbers_fetched(provider, 2)
-    await apply_webhook.close()
-    await apply_webhook.drain()  # returns at once: nothing is pending
 
 
 # account_update and business_capability_update
@@ -339,12 +194,3 @@ async def test_changes_are_counted_by_handled_field_and_the_rest_as_other(apply_
         "other",
     )
     assert apply_webhook.events == {"account_update": 1, "other": 2}
-
-
-async def _phone_numbers_fetched(provider: FakeProvider, times: int) -> None:
-    """Wait until the provider has been asked for phone numbers `times` times (a refresh is under way)."""
-    for _ in range(2000):
-        if provider.calls["fetch_phone_numbers"] >= times:
-            return
-        await asyncio.sleep(0.001)
-    raise AssertionError(f"the provider was not asked for phone numbers {times} times")
