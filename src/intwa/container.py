@@ -29,7 +29,7 @@ from intwa.domain.queries import ListPhoneNumbers, ListWabas
 from intwa.domain.rate_limits import LimitRequests
 from intwa.domain.snapshots import Snapshots
 from intwa.domain.sync import BackgroundSync, SyncWabas
-from intwa.domain.webhooks import ApplyWebhook
+from intwa.domain.webhooks.apply import ApplyWebhook
 from intwa.settings import Settings
 
 MEMORY_MAX_AGE_SECONDS = 1.0

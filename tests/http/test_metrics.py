@@ -15,7 +15,7 @@ from intwa.entrypoints.composition import resolve
 from tests.conftest import PHONE_ID, WABA_ID
 from tests.fakes.clock import FakeClock
 from tests.http.conftest import ACCOUNT, Api
-from tests.unit.test_webhooks import APP_SECRET, fake_data_with_meta_waba, notification, sign
+from tests.webhook_examples import APP_SECRET, fake_data_with_meta_waba, notification, sign
 
 PHONE_INFO_ROUTE = "/intwa-api/whatsapp/account/phoneInfo"
 TTL = 300
@@ -146,6 +146,20 @@ async def test_webhook_events_are_counted_by_field(api: Api) -> None:
     assert value(samples, events, field="account_review_update") == 2
     assert value(samples, events, field="other") == 1
     assert value(samples, events, field="message_template_status_update") == 0
+
+
+async def test_webhook_events_list_every_handled_field_then_other(api: Api) -> None:
+    response = await api.client.get("/metrics")
+
+    lines = [line for line in response.text.splitlines() if line.startswith("intwa_webhook_events_total")]
+    assert lines == [
+        'intwa_webhook_events_total{field="account_review_update"} 0.0',
+        'intwa_webhook_events_total{field="phone_number_quality_update"} 0.0',
+        'intwa_webhook_events_total{field="phone_number_name_update"} 0.0',
+        'intwa_webhook_events_total{field="account_update"} 0.0',
+        'intwa_webhook_events_total{field="business_capability_update"} 0.0',
+        'intwa_webhook_events_total{field="other"} 0.0',
+    ]
 
 
 async def test_background_sync_runs_refreshes_and_failures_are_counted(

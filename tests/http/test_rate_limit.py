@@ -11,7 +11,7 @@ from intwa.container import Container
 from tests.conftest import WABA_ID
 from tests.fakes.clock import FakeClock
 from tests.http.conftest import ACCOUNT, OTHER_ACCOUNT, Api
-from tests.unit.test_webhooks import APP_SECRET, sign
+from tests.webhook_examples import APP_SECRET, sign
 
 LIMIT = 3
 

@@ -17,7 +17,7 @@ from intwa.settings import LoggingSettings
 from tests.conftest import PHONE_ID, WABA_ID
 from tests.fakes.clock import FakeClock
 from tests.http.conftest import ACCOUNT, OTHER_ACCOUNT, Api
-from tests.unit.test_webhooks import notification, sign
+from tests.webhook_examples import notification, sign
 
 PHONE_INFO = "/intwa-api/whatsapp/account/phoneInfo"
 GRAPH_TOKEN = "EAAG-graph-token-that-must-stay-secret"

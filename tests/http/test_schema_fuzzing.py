@@ -44,7 +44,7 @@ from schemathesis.specs.openapi.checks import (
 from intwa.container import build_container
 from intwa.domain import validation
 from intwa.domain.errors import InvalidField
-from intwa.domain.webhooks import SIGNATURE_HEADER
+from intwa.domain.webhooks.signature import SIGNATURE_HEADER
 from intwa.entrypoints.composition import resolve
 from intwa.entrypoints.http.app import create_app
 from intwa.settings import Settings, load_settings

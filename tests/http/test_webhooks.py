@@ -14,12 +14,12 @@ from intwa.adapters.provider.fake import FakeProvider
 from intwa.container import Container, build_container
 from intwa.domain.errors import WabaNotAccessible
 from intwa.domain.ports import Storage
-from intwa.domain.webhooks import ApplyWebhook
+from intwa.domain.webhooks.apply import ApplyWebhook
 from intwa.entrypoints.composition import resolve
 from intwa.entrypoints.http.app import create_app
 from tests.conftest import make_settings
 from tests.http.conftest import ACCOUNT, Api
-from tests.unit.test_webhooks import (
+from tests.webhook_examples import (
     APP_SECRET,
     META_PARTNER_BUSINESS_ID,
     META_PHONE_ID,

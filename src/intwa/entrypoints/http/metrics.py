@@ -21,18 +21,9 @@ from prometheus_client.registry import CollectorRegistry
 from intwa.adapters.provider.counting import CALLS, OUTCOMES, CountingProvider
 from intwa.domain.snapshots import Snapshots
 from intwa.domain.sync import BackgroundSync
-from intwa.domain.webhooks import ApplyWebhook
+from intwa.domain.webhooks.apply import ApplyWebhook
 from intwa.entrypoints.http.access import DURATION_BUCKETS, HttpStats
 from intwa.entrypoints.http.services import Services
-
-WEBHOOK_FIELDS = (
-    "account_review_update",
-    "phone_number_quality_update",
-    "phone_number_name_update",
-    "account_update",
-    "business_capability_update",
-    "other",
-)
 
 # The process's CPU, memory, file descriptors and start time, Python's GC and version, as usual.
 _RUNTIME = CollectorRegistry()
@@ -117,7 +108,7 @@ class Scrape:
             "Changes received in signed webhook posts, by field (`other`: fields intwa does not handle).",
             labels=("field",),
         )
-        for field in WEBHOOK_FIELDS:
+        for field in self._webhooks.fields:
             events.add_metric((field,), self._webhooks.events[field])
         return events
 

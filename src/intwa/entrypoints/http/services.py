@@ -13,7 +13,7 @@ from intwa.domain.queries import ListPhoneNumbers, ListWabas
 from intwa.domain.rate_limits import LimitRequests
 from intwa.domain.snapshots import Snapshots
 from intwa.domain.sync import BackgroundSync
-from intwa.domain.webhooks import ApplyWebhook
+from intwa.domain.webhooks.apply import ApplyWebhook
 from intwa.entrypoints.composition import resolve
 from intwa.entrypoints.http.access import HttpStats
 from intwa.settings import Settings

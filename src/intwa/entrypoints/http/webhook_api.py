@@ -19,7 +19,7 @@ from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, Requ
 from litestar.params import HeaderParameter, QueryParameter
 
 from intwa.domain.errors import WebhookDisabled
-from intwa.domain.webhooks import SIGNATURE_HEADER, verify_signature, verify_subscription
+from intwa.domain.webhooks.signature import SIGNATURE_HEADER, verify_signature, verify_subscription
 from intwa.entrypoints.http.schemas import SUCCESS, ErrorEnvelope
 from intwa.entrypoints.http.services import Services
 from intwa.settings import WebhookSettings

@@ -1,99 +1,36 @@
-"""Meta's WhatsApp Business Account webhooks (SPEC §3.9): the signature, the payload, what each change does."""
+"""Applying Meta's webhooks: what each change of a verified post does to intwa's WABAs."""
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
 
 import msgspec
 
-from intwa.domain.errors import (
-    DomainError,
-    MalformedWebhook,
-    WebhookSignatureInvalid,
-    WebhookSignatureMissing,
-    WebhookVerificationRefused,
-)
+from intwa.domain.errors import DomainError
 from intwa.domain.models import WebhookEvent
 from intwa.domain.ports import Clock, Storage
 from intwa.domain.snapshots import Snapshots
 from intwa.domain.validation import display_number_digits
+from intwa.domain.webhooks.payload import (
+    AccountNotice,
+    PhoneNumberNotice,
+    ReviewDecision,
+    WebhookChange,
+    WebhookEntry,
+    decode_notification,
+    fingerprint,
+)
 
 logger = logging.getLogger("intwa.webhooks")
 
-SIGNATURE_HEADER = "X-Hub-Signature-256"
 WABA_OBJECT = "whatsapp_business_account"
 PARTNER_EVENTS = frozenset({"PARTNER_REMOVED", "PARTNER_APP_UNINSTALLED"})
 """`account_update` events after which the platform may no longer read the customer's WABA."""
-
-
-def verify_signature(app_secret: str, body: bytes, header: str | None) -> None:
-    """Raise unless `header` is `sha256=<hex>` of the HMAC-SHA256 of the raw `body` with the app secret.
-
-    The digests are compared in constant time, so a forger learns nothing from how long a refusal takes.
-    An empty app secret verifies nothing.
-    """
-    if header is None or not header.strip():
-        raise WebhookSignatureMissing(f"missing `{SIGNATURE_HEADER}` header: webhook posts must be signed")
-    scheme, _, digest = header.strip().partition("=")
-    expected = hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest().encode()
-    given = digest.strip().lower().encode("utf-8", "replace")
-    if not app_secret or scheme.lower() != "sha256" or not hmac.compare_digest(expected, given):
-        raise WebhookSignatureInvalid(f"`{SIGNATURE_HEADER}` is not the signature of this body with the app secret")
-
-
-def verify_subscription(verify_token: str, mode: str | None, token: str | None, challenge: str | None) -> str:
-    """The challenge to echo when Meta's subscription handshake presents the verify token; raise otherwise."""
-    presented = (token or "").encode("utf-8", "replace")
-    matches = hmac.compare_digest(verify_token.encode(), presented)
-    if not verify_token or mode != "subscribe" or challenge is None or not matches:
-        raise WebhookVerificationRefused(
-            "the webhook handshake needs `hub.mode=subscribe`, `hub.challenge` and the configured `hub.verify_token`"
-        )
-    return challenge
-
-
-class _Lenient(msgspec.Struct, frozen=True, kw_only=True):
-    """Meta adds keys without notice: unknown keys are ignored, and every field has a default."""
-
-
-class WebhookChange(_Lenient, frozen=True):
-    field: str = ""
-    value: Any = None
-    """Kept as decoded: each field reads its own shape from it, and it is hashed and recorded as is."""
-
-
-class WebhookEntry(_Lenient, frozen=True):
-    id: str = ""
-    time: int | None = None
-    changes: tuple[WebhookChange, ...] = ()
-
-
-class WebhookNotification(_Lenient, frozen=True):
-    object: str = ""
-    entry: tuple[WebhookEntry, ...] = ()
-
-
-class ReviewDecision(_Lenient, frozen=True):
-    decision: str | None = None
-
-
-class PhoneNumberNotice(_Lenient, frozen=True):
-    display_phone_number: str | None = None
-
-
-class PartnerWaba(_Lenient, frozen=True):
-    waba_id: str | None = None
-
-
-class AccountNotice(_Lenient, frozen=True):
-    event: str | None = None
-    waba_info: PartnerWaba | None = None
+OTHER_FIELD = "other"
+"""The field under which `ApplyWebhook.events` counts the changes of fields intwa does not handle."""
 
 
 class WebhookReceipt(msgspec.Struct, frozen=True):
@@ -101,59 +38,6 @@ class WebhookReceipt(msgspec.Struct, frozen=True):
 
     applied: int = 0
     ignored: int = 0
-
-
-_DECODER = msgspec.json.Decoder(WebhookNotification, strict=False)
-_S = TypeVar("_S", bound=msgspec.Struct)
-
-
-def decode_notification(body: bytes) -> WebhookNotification:
-    """The notification in a webhook body. Entries and changes of an odd shape are left out, not fatal.
-
-    Raises `MalformedWebhook` when the body is not a JSON object.
-    """
-    try:
-        return _DECODER.decode(body)
-    except msgspec.ValidationError:
-        pass  # some part has an odd shape: keep every part that fits
-    except msgspec.DecodeError:
-        raise MalformedWebhook("the webhook body is not valid JSON") from None
-    document = msgspec.json.decode(body)
-    if not isinstance(document, dict):
-        raise MalformedWebhook("the webhook body must be a JSON object")
-    logger.info("a webhook has parts of an unexpected shape; applying the parts that fit")
-    kind = document.get("object")
-    entries = (_entry(item) for item in _items(document.get("entry")))
-    return WebhookNotification(
-        object=kind if isinstance(kind, str) else "", entry=tuple(entry for entry in entries if entry is not None)
-    )
-
-
-def fingerprint(entry: WebhookEntry, change: WebhookChange) -> str:
-    """What identifies a change across deliveries: Meta redelivers the same entry time and value."""
-    canonical = msgspec.json.encode([entry.id, entry.time, change.field, change.value], order="sorted")
-    return hashlib.sha256(canonical).hexdigest()
-
-
-def _entry(item: Any) -> WebhookEntry | None:
-    if not isinstance(item, dict):
-        return None
-    head = _fit({**item, "changes": []}, WebhookEntry)
-    if head is None:
-        return None
-    changes = (_fit(change, WebhookChange) for change in _items(item.get("changes")))
-    return msgspec.structs.replace(head, changes=tuple(change for change in changes if change is not None))
-
-
-def _items(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
-def _fit(value: Any, type_: type[_S]) -> _S | None:
-    try:
-        return msgspec.convert(value, type_, strict=False)
-    except msgspec.ValidationError:
-        return None
 
 
 _Handler = Callable[[WebhookEntry, WebhookChange], Awaitable[bool]]
@@ -166,7 +50,7 @@ class ApplyWebhook:
     its number and carry too little to update a snapshot, so the WABA is refreshed from the provider in
     the background, without delaying the answer to Meta. Partner and capability events are recorded once
     each; a WABA the partner lost is expired, so the next read asks Meta. `events` counts the changes
-    received by field (`other` for the fields intwa does not handle).
+    received by field (`other` for the fields intwa does not handle); `fields` names every such field.
     """
 
     def __init__(self, storage: Storage, snapshots: Snapshots, clock: Clock) -> None:
@@ -188,7 +72,7 @@ class ApplyWebhook:
         """Decode a webhook body (`MalformedWebhook` if it is not a JSON object) and apply its changes."""
         notification = decode_notification(body)
         changes = [(entry, change) for entry in notification.entry for change in entry.changes]
-        self.events.update(change.field if change.field in self._handlers else "other" for _, change in changes)
+        self.events.update(change.field if change.field in self._handlers else OTHER_FIELD for _, change in changes)
         if notification.object != WABA_OBJECT:
             logger.info("ignored a webhook for object %r", notification.object)
             return WebhookReceipt(ignored=len(changes))
@@ -200,6 +84,11 @@ class ApplyWebhook:
             elif await handler(entry, change):
                 applied += 1
         return WebhookReceipt(applied=applied, ignored=len(changes) - applied)
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """The fields `events` counts by: every field handled, in the handler table's order, then `other`."""
+        return (*self._handlers, OTHER_FIELD)
 
     @property
     def pending(self) -> int:
@@ -221,7 +110,7 @@ class ApplyWebhook:
         self._again.clear()
 
     async def _review_update(self, entry: WebhookEntry, change: WebhookChange) -> bool:
-        value = _fit(change.value, ReviewDecision)
+        value = change.value_as(ReviewDecision)
         if value is None or not value.decision:
             return _odd(entry, change)
         changes = await self._storage.set_waba_review_status(
@@ -231,7 +120,7 @@ class ApplyWebhook:
         return True
 
     async def _phone_number_update(self, entry: WebhookEntry, change: WebhookChange) -> bool:
-        value = _fit(change.value, PhoneNumberNotice)
+        value = change.value_as(PhoneNumberNotice)
         digits = display_number_digits(value.display_phone_number or "") if value is not None else ""
         if not digits:
             return _odd(entry, change)
@@ -244,7 +133,7 @@ class ApplyWebhook:
         return True
 
     async def _account_update(self, entry: WebhookEntry, change: WebhookChange) -> bool:
-        value = _fit(change.value, AccountNotice)
+        value = change.value_as(AccountNotice)
         if value is None:
             return _odd(entry, change)
         # Partner events come on the partner's business; the customer's WABA is in the value.
