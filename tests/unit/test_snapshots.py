@@ -134,7 +134,7 @@ async def test_a_refresh_that_waited_for_another_instance_takes_the_snapshot_it_
 
     async with storage.lock_refresh(WABA_ID) as stored:  # another instance is refreshing
         assert stored is not None
-        waiting = asyncio.create_task(snapshots.get(WABA_ID))
+        waiting = asyncio.create_task(snapshots.current(WABA_ID))
         await asyncio.sleep(0.01)
         assert not waiting.done()
         theirs = msgspec.structs.replace(stored, fetched_at=clock.now())
@@ -155,14 +155,14 @@ async def test_a_forced_refresh_that_waited_asks_meta_unless_the_other_fetched_a
 
     async with storage.lock_refresh(WABA_ID) as stored:  # fetched when the refresh was asked for: not newer
         assert stored is not None
-        forced = asyncio.create_task(snapshots.get(WABA_ID, refresh=True))
+        forced = asyncio.create_task(snapshots.current(WABA_ID, refresh=True))
         await asyncio.sleep(0.01)
     assert (await forced).waba.name == "PT TIG TECH GLOBAL"
 
     calls = sum(provider.calls.values())
     async with storage.lock_refresh(WABA_ID) as stored:
         assert stored is not None
-        forced = asyncio.create_task(snapshots.get(WABA_ID, refresh=True))
+        forced = asyncio.create_task(snapshots.current(WABA_ID, refresh=True))
         await asyncio.sleep(0.01)
         clock.advance(1)
         theirs = msgspec.structs.replace(stored, fetched_at=clock.now())  # fetched after it was asked for

@@ -37,7 +37,7 @@ class BindPhoneNumber:
         if existing is not None and digits in (None, existing.phone_number):
             return existing
 
-        snapshot = await self._snapshots.fetch(waba_id)
+        snapshot = await self._snapshots.fetch_from_provider(waba_id)
         phone = snapshot.phone_number(phone_number_id)
         if phone is None:
             raise PhoneNumberNotInWaba(f"phone number `{phone_number_id}` is not a phone number of WABA `{waba_id}`")

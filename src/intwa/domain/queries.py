@@ -23,7 +23,7 @@ class ListPhoneNumbers:
         # One answer for unknown WABAs and other accounts' WABAs, so ids cannot be probed.
         if await self._storage.waba_owner(waba_id) != account_name:
             raise WabaNotBound(f"WABA `{waba_id}` is not bound to account `{account_name}`")
-        snapshot = await self._snapshots.get(waba_id, refresh=refresh)
+        snapshot = await self._snapshots.current(waba_id, refresh=refresh)
         return list(snapshot.phone_numbers)
 
 
@@ -36,11 +36,11 @@ class ListWabas:
 
     async def __call__(self, account_name: str, *, refresh: bool = False) -> list[Waba]:
         waba_ids = await self._storage.account_waba_ids(account_name)
-        snapshots = [None if refresh else await self._snapshots.fresh(waba_id) for waba_id in waba_ids]
+        snapshots = [None if refresh else await self._snapshots.stored_if_fresh(waba_id) for waba_id in waba_ids]
         due = [index for index, snapshot in enumerate(snapshots) if snapshot is None]
         if due:
             # Only the WABAs that need the provider are refreshed, and those side by side.
-            refreshed = await asyncio.gather(*(self._snapshots.get(waba_ids[i], refresh=refresh) for i in due))
+            refreshed = await asyncio.gather(*(self._snapshots.current(waba_ids[i], refresh=refresh) for i in due))
             for index, snapshot in zip(due, refreshed, strict=True):
                 snapshots[index] = snapshot
         return [snapshot.waba for snapshot in snapshots if snapshot is not None]

@@ -36,7 +36,7 @@ class Snapshots:
     Concurrent readers that need the same refresh share one provider call. When Meta is down,
     rate-limited or rejects the token, a snapshot younger than `max_stale_seconds` is served instead;
     when Meta says the WABA is gone, the error is raised. `hits`, `misses` and `stale_hits` count how
-    `get` answered: from a snapshot younger than the TTL, after a refresh (or with its error), or from an
+    `current` answered: from a snapshot younger than the TTL, after a refresh (or with its error), or from an
     older snapshot while Meta cannot answer.
     """
 
@@ -62,8 +62,9 @@ class Snapshots:
         self.misses = 0
         self.stale_hits = 0
 
-    async def get(self, waba_id: str, *, refresh: bool = False) -> WabaSnapshot:
-        """The WABA's snapshot: younger than the TTL, or stale while Meta cannot answer.
+    async def current(self, waba_id: str, *, refresh: bool = False) -> WabaSnapshot:
+        """The WABA's snapshot to answer with: the stored one while younger than the TTL, else refreshed
+        first, or the stored one served stale while Meta cannot answer.
 
         With `refresh`, the provider is asked whatever the snapshot's age, and its errors are raised.
         """
@@ -75,7 +76,7 @@ class Snapshots:
             return snapshot
         now = self._clock.now()
         servable = snapshot if snapshot is not None and now - snapshot.fetched_at < self._max_stale else None
-        if servable is not None and self.paused(waba_id, now):
+        if servable is not None and self.refreshes_paused(waba_id, now):
             self.stale_hits += 1
             return servable
         try:
@@ -101,7 +102,7 @@ class Snapshots:
         self.misses += 1
         return refreshed.snapshot
 
-    async def fresh(self, waba_id: str) -> WabaSnapshot | None:
+    async def stored_if_fresh(self, waba_id: str) -> WabaSnapshot | None:
         """The WABA's snapshot if it is younger than the TTL, else None; never asks the provider."""
         snapshot = await self._storage.get_snapshot(waba_id)
         if not self._within_ttl(snapshot, waba_id):
@@ -122,7 +123,7 @@ class Snapshots:
             known = self._fresh_until[waba_id] = (snapshot.fetched_at, (snapshot.fetched_at + self._ttl).timestamp())
         return self._clock.timestamp() < known[1]
 
-    def paused(self, waba_id: str, now: datetime) -> bool:
+    def refreshes_paused(self, waba_id: str, now: datetime) -> bool:
         """Whether refreshes of the WABA should wait: Meta reported ≥ 90% usage, or a refresh just failed."""
         until = self._paused_until.get(waba_id)
         usage = self._provider.usage(waba_id)
@@ -161,7 +162,7 @@ class Snapshots:
             if stored is not None and stored.fetched_at > fresh_after:
                 refreshed = Refreshed(stored, [])  # another refresher got there while this one waited
             else:
-                snapshot = await self.fetch(waba_id)
+                snapshot = await self.fetch_from_provider(waba_id)
                 # Stored before the lock is released, so the next holder sees it.
                 refreshed = Refreshed(snapshot, await self._storage.save_snapshot(snapshot, source))
         self._paused_until.pop(waba_id, None)
@@ -173,7 +174,7 @@ class Snapshots:
         if not task.cancelled():
             task.exception()  # retrieved here: a refresh whose callers all went away logs no warning
 
-    async def fetch(self, waba_id: str) -> WabaSnapshot:
+    async def fetch_from_provider(self, waba_id: str) -> WabaSnapshot:
         """A new snapshot straight from the provider, not stored."""
         waba, phone_numbers = await asyncio.gather(
             self._provider.fetch_waba(waba_id), self._provider.fetch_phone_numbers(waba_id)

@@ -123,7 +123,7 @@ class BackgroundSync:
     trickle instead of a burst. A WABA is skipped when its snapshot is younger than half the interval
     (another worker process, or a customer's request, refreshed it: workers share the store, and this
     keeps them from multiplying Meta calls), while Meta reports it at 90% of its rate limit or more
-    (`Snapshots.paused`), and while another loop (`holder`: another worker or instance on the same store)
+    (`Snapshots.refreshes_paused`), and while another loop (`holder`: another worker or instance on the same store)
     has claimed it for this interval: instances share the work instead of each refreshing every WABA.
     Provider errors are logged and the loop goes on; only `stop()` ends it. An interval of 0 turns it
     off. `rounds`, `refreshes`, `failures` and `skips` count what it did.
@@ -204,7 +204,7 @@ class BackgroundSync:
         if snapshot is not None and snapshot.fetched_at > young:
             self.skips += 1
             return
-        if self._snapshots.paused(waba_id, now):
+        if self._snapshots.refreshes_paused(waba_id, now):
             self.skips += 1
             logger.info("background sync skips WABA %s: paused by Meta's rate limit or a failed refresh", waba_id)
             return

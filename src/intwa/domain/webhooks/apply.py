@@ -182,7 +182,7 @@ class ApplyWebhook:
             self._refreshes.pop(waba_id, None)
 
     async def _refresh_once(self, waba_id: str) -> None:
-        if self._snapshots.paused(waba_id, self._clock.now()):
+        if self._snapshots.refreshes_paused(waba_id, self._clock.now()):
             logger.info("webhook refresh of WABA %s skipped: its refreshes wait for Meta's rate limit", waba_id)
             return
         try:
