@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import datetime, timedelta
+from functools import partial
 from typing import TypeGuard
 
 import msgspec
@@ -12,6 +13,7 @@ import msgspec
 from intwa.domain.errors import DomainError, ProviderError, ProviderUnavailable
 from intwa.domain.models import Change, ChangeSource, WabaSnapshot
 from intwa.domain.ports import Clock, MetaProvider, Storage
+from intwa.domain.shared_tasks import SharedTasks
 
 logger = logging.getLogger("intwa.snapshots")
 
@@ -56,7 +58,7 @@ class Snapshots:
         # Per WABA: the `fetched_at` of the snapshot last checked, and when that snapshot stops being fresh.
         self._fresh_until: dict[str, tuple[datetime, float]] = {}
         self._max_stale = timedelta(seconds=max_stale_seconds)
-        self._refreshing: dict[str, asyncio.Task[Refreshed]] = {}
+        self._refreshing: SharedTasks[Refreshed] = SharedTasks("refresh WABA")
         self._paused_until: dict[str, datetime] = {}
         self.hits = 0
         self.misses = 0
@@ -142,20 +144,12 @@ class Snapshots:
         The refresh runs as a task of its own, so a caller that goes away (a client disconnecting,
         the background sync stopping) does not cancel it for the others waiting on it.
         """
-        task = self._refreshing.get(waba_id)
-        if task is None:
-            fresh_after = self._clock.now() if fresh_after is None else fresh_after
-            task = asyncio.create_task(self._refresh(waba_id, source, fresh_after), name=f"refresh WABA {waba_id}")
-            self._refreshing[waba_id] = task
-            task.add_done_callback(lambda done: self._forget_refresh(waba_id, done))
-        return await asyncio.shield(task)
+        fresh_after = self._clock.now() if fresh_after is None else fresh_after
+        return await self._refreshing.join(waba_id, partial(self._refresh, waba_id, source, fresh_after))
 
     async def close(self) -> None:
         """Cancel the refreshes still under way (at shutdown) and wait for them to end."""
-        tasks = list(self._refreshing.values())
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await self._refreshing.cancel_all()
 
     async def _refresh(self, waba_id: str, source: ChangeSource, fresh_after: datetime) -> Refreshed:
         async with self._storage.lock_refresh(waba_id) as stored:
@@ -167,12 +161,6 @@ class Snapshots:
                 refreshed = Refreshed(snapshot, await self._storage.save_snapshot(snapshot, source))
         self._paused_until.pop(waba_id, None)
         return refreshed
-
-    def _forget_refresh(self, waba_id: str, task: asyncio.Task[Refreshed]) -> None:
-        if self._refreshing.get(waba_id) is task:
-            del self._refreshing[waba_id]
-        if not task.cancelled():
-            task.exception()  # retrieved here: a refresh whose callers all went away logs no warning
 
     async def fetch_from_provider(self, waba_id: str) -> WabaSnapshot:
         """A new snapshot straight from the provider, not stored."""

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from functools import partial
 
 import msgspec
 
 from intwa.domain.errors import DomainError
 from intwa.domain.models import WebhookEvent
 from intwa.domain.ports import Clock, Storage
+from intwa.domain.shared_tasks import SharedTasks
 from intwa.domain.snapshots import Snapshots
 from intwa.domain.validation import display_number_digits
 from intwa.domain.webhooks.payload import (
@@ -57,7 +58,7 @@ class ApplyWebhook:
         self._storage = storage
         self._snapshots = snapshots
         self._clock = clock
-        self._refreshes: dict[str, asyncio.Task[None]] = {}  # strong references: the loop keeps weak ones
+        self._refreshes: SharedTasks[None] = SharedTasks("intwa webhook refresh of WABA")
         self._again: set[str] = set()
         self.events: Counter[str] = Counter()
         self._handlers: dict[str, _Handler] = {
@@ -97,16 +98,11 @@ class ApplyWebhook:
 
     async def drain(self) -> None:
         """Wait until every refresh scheduled so far, and any it schedules again, has finished."""
-        while self._refreshes:
-            await asyncio.gather(*self._refreshes.values(), return_exceptions=True)
+        await self._refreshes.wait_all()
 
     async def close(self) -> None:
         """Cancel pending refreshes: at shutdown the provider's client is about to close."""
-        tasks = list(self._refreshes.values())
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        self._refreshes.clear()
+        await self._refreshes.cancel_all()
         self._again.clear()
 
     async def _review_update(self, entry: WebhookEntry, change: WebhookChange) -> bool:
@@ -167,9 +163,7 @@ class ApplyWebhook:
         if waba_id in self._refreshes:
             self._again.add(waba_id)  # the running refresh may have read Meta before this change
             return
-        self._refreshes[waba_id] = asyncio.get_running_loop().create_task(
-            self._refresh(waba_id), name=f"intwa webhook refresh of WABA {waba_id}"
-        )
+        self._refreshes.start(waba_id, partial(self._refresh, waba_id))
 
     async def _refresh(self, waba_id: str) -> None:
         try:
@@ -179,7 +173,7 @@ class ApplyWebhook:
                 if waba_id not in self._again:
                     return
         finally:
-            self._refreshes.pop(waba_id, None)
+            self._refreshes.forget(waba_id)  # from here a new change starts a refresh of its own
 
     async def _refresh_once(self, waba_id: str) -> None:
         if self._snapshots.refreshes_paused(waba_id, self._clock.now()):
