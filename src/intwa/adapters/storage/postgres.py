@@ -12,14 +12,8 @@ from intwa.adapters.storage.postgres_coordination import PostgresCoordination
 from intwa.adapters.storage.postgres_database import Connection, PostgresDatabase, aware, open_postgres_pool
 from intwa.adapters.storage.postgres_history import PostgresHistory, replace_snapshot
 from intwa.adapters.storage.postgres_migrations import apply_migrations
-from intwa.domain.errors import (
-    AccountAlreadyExists,
-    AccountNotFound,
-    BindingNotFound,
-    PhoneNumberBoundToAnotherAccount,
-    PhoneNumberNotInWaba,
-    WabaBoundToAnotherAccount,
-)
+from intwa.domain.binding_conflicts import check_binding_conflicts
+from intwa.domain.errors import AccountAlreadyExists, AccountNotFound, BindingNotFound
 from intwa.domain.models import Account, AccountSummary, Binding, WabaSnapshot
 
 __all__ = ["PostgresDatabase", "PostgresStorage", "open_postgres_pool"]
@@ -246,20 +240,14 @@ async def _binding_in_the_way(connection: Connection, binding: Binding) -> Bindi
     if not await _account_exists(connection, binding.account_name):
         raise AccountNotFound(f"no account named `{binding.account_name}`")
     rows = await connection.fetch(f"{_SELECT_BINDING} WHERE phone_number_id = $1", binding.phone_number_id)
-    existing = Binding(*rows[0]) if rows else None
-    # The phone number is checked first: racing binds of one number (of one WABA) all get 40901.
-    if existing is not None and existing.account_name != binding.account_name:
-        raise PhoneNumberBoundToAnotherAccount(f"phone number `{binding.phone_number_id}` is bound to another account")
     owner = await connection.fetchval("SELECT account_name FROM wabas WHERE waba_id = $1", binding.waba_id)
-    if owner is not None and owner != binding.account_name:
-        raise WabaBoundToAnotherAccount(f"WABA `{binding.waba_id}` is bound to another account")
-    if existing is None:
-        return None
-    if existing.waba_id != binding.waba_id:
-        raise PhoneNumberNotInWaba(
-            f"phone number `{binding.phone_number_id}` is not a phone number of WABA `{binding.waba_id}`"
-        )
-    return existing
+    return check_binding_conflicts(
+        binding.account_name,
+        binding.waba_id,
+        binding.phone_number_id,
+        phone_binding=Binding(*rows[0]) if rows else None,
+        waba_owner=owner,
+    )
 
 
 async def _account_exists(connection: Connection, name: str) -> bool:

@@ -9,10 +9,7 @@ import msgspec
 
 from intwa.adapters.storage.postgres_database import Connection, PostgresDatabase, aware
 from intwa.domain.history import changes_between
-from intwa.domain.models import Change, ChangeSource, WabaSnapshot, WebhookEvent
-
-EXPIRED_AT = datetime(1970, 1, 1, tzinfo=UTC)
-"""The fetch time of an expired snapshot: due for a refresh, and too old to be served stale."""
+from intwa.domain.models import EXPIRED_AT, Change, ChangeSource, WabaSnapshot, WebhookEvent
 
 _SNAPSHOT_ENCODER = msgspec.json.Encoder()
 _SNAPSHOT_DECODER = msgspec.json.Decoder(WabaSnapshot)

@@ -20,14 +20,8 @@ from intwa.adapters.storage.sqlite_database import (
 )
 from intwa.adapters.storage.sqlite_history import SqliteHistory, insert_first_snapshot, replace_snapshot
 from intwa.adapters.storage.sqlite_migrations import apply_migrations
-from intwa.domain.errors import (
-    AccountAlreadyExists,
-    AccountNotFound,
-    BindingNotFound,
-    PhoneNumberBoundToAnotherAccount,
-    PhoneNumberNotInWaba,
-    WabaBoundToAnotherAccount,
-)
+from intwa.domain.binding_conflicts import check_binding_conflicts
+from intwa.domain.errors import AccountAlreadyExists, AccountNotFound, BindingNotFound
 from intwa.domain.models import Account, AccountSummary, Binding, WabaSnapshot
 
 __all__ = ["SqliteDatabase", "SqliteStorage", "open_sqlite_database"]
@@ -241,27 +235,25 @@ class SqliteStorage(SqliteHistory):
 
 async def _binding_in_the_way(connection: aiosqlite.Connection, binding: Binding) -> Binding | None:
     """The same binding stored already, or raise the domain error that explains why the schema refused it."""
-    if not await _account_exists(connection, binding.account_name):
-        raise AccountNotFound(f"no account named `{binding.account_name}`")
-    rows = await _fetch_all(
+    accounts, bindings, owners = await fetch_together(
         connection,
-        "SELECT account_name, waba_id, phone_number_id, phone_number, bound_at FROM bindings WHERE phone_number_id = ?",
-        (binding.phone_number_id,),
+        ("SELECT 1 FROM accounts WHERE name = ?", (binding.account_name,)),
+        (
+            "SELECT account_name, waba_id, phone_number_id, phone_number, bound_at FROM bindings"
+            " WHERE phone_number_id = ?",
+            (binding.phone_number_id,),
+        ),
+        ("SELECT account_name FROM wabas WHERE waba_id = ?", (binding.waba_id,)),
     )
-    existing = _binding(rows[0]) if rows else None
-    # The phone number is checked first: racing binds of one number (of one WABA) all get 40901.
-    if existing is not None and existing.account_name != binding.account_name:
-        raise PhoneNumberBoundToAnotherAccount(f"phone number `{binding.phone_number_id}` is bound to another account")
-    owners = await _fetch_all(connection, "SELECT account_name FROM wabas WHERE waba_id = ?", (binding.waba_id,))
-    if owners and owners[0][0] != binding.account_name:
-        raise WabaBoundToAnotherAccount(f"WABA `{binding.waba_id}` is bound to another account")
-    if existing is None:
-        return None
-    if existing.waba_id != binding.waba_id:
-        raise PhoneNumberNotInWaba(
-            f"phone number `{binding.phone_number_id}` is not a phone number of WABA `{binding.waba_id}`"
-        )
-    return existing
+    if not accounts:
+        raise AccountNotFound(f"no account named `{binding.account_name}`")
+    return check_binding_conflicts(
+        binding.account_name,
+        binding.waba_id,
+        binding.phone_number_id,
+        phone_binding=_binding(bindings[0]) if bindings else None,
+        waba_owner=owners[0][0] if owners else None,
+    )
 
 
 async def _account_exists(connection: aiosqlite.Connection, name: str) -> bool:
