@@ -9,9 +9,10 @@ import asyncpg
 import msgspec
 
 from intwa.adapters.storage.postgres_coordination import PostgresCoordination
-from intwa.adapters.storage.postgres_database import Connection, PostgresDatabase, aware, open_postgres_pool
+from intwa.adapters.storage.postgres_database import Connection, PostgresDatabase, open_postgres_pool
 from intwa.adapters.storage.postgres_history import PostgresHistory, replace_snapshot
 from intwa.adapters.storage.postgres_migrations import apply_migrations
+from intwa.adapters.storage.rows import aware_utc
 from intwa.domain.binding_conflicts import check_binding_conflicts
 from intwa.domain.errors import AccountAlreadyExists, AccountNotFound, BindingNotFound
 from intwa.domain.models import Account, AccountSummary, Binding, WabaSnapshot
@@ -45,7 +46,7 @@ class PostgresStorage(PostgresHistory):
 
     async def create_account(self, name: str, key_hash: str, now: datetime) -> Account:
         """Store a new enabled account with one key; `AccountAlreadyExists` if the name is taken."""
-        created_at = aware(now)
+        created_at = aware_utc(now)
         async with self._database.transaction() as connection:
             try:
                 await connection.execute(
@@ -107,7 +108,7 @@ class PostgresStorage(PostgresHistory):
                 "INSERT INTO api_keys (key_hash, account_name, created_at) VALUES ($1, $2, $3)",
                 key_hash,
                 name,
-                aware(now),
+                aware_utc(now),
             )
 
     async def add_binding(self, binding: Binding, snapshot: WabaSnapshot) -> Binding:
@@ -118,7 +119,7 @@ class PostgresStorage(PostgresHistory):
         """
         if snapshot.waba.id != binding.waba_id:
             raise ValueError(f"the snapshot of WABA `{snapshot.waba.id}` cannot go with WABA `{binding.waba_id}`")
-        binding = msgspec.structs.replace(binding, bound_at=aware(binding.bound_at))
+        binding = msgspec.structs.replace(binding, bound_at=aware_utc(binding.bound_at))
         for _ in range(BIND_ATTEMPTS):
             async with self._database.transaction() as connection:
                 stored = await _insert_binding(connection, binding)

@@ -6,7 +6,6 @@ import asyncio
 import hashlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 from typing import Any, TypeAlias
 from urllib.parse import urlsplit
 
@@ -122,10 +121,3 @@ def advisory_key(namespace: str, name: str) -> int:
     """A signed 64-bit key for `pg_advisory_xact_lock`, the same in every process for one (namespace, name)."""
     digest = hashlib.blake2b(f"intwa:{namespace}:{name}".encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big", signed=True)
-
-
-def aware(moment: datetime) -> datetime:
-    """The moment in UTC; naive datetimes are refused, as SQLite's `utc_text` does."""
-    if moment.tzinfo is None:
-        raise ValueError(f"naive datetime {moment}: intwa stores timezone-aware times only")
-    return moment.astimezone(UTC)

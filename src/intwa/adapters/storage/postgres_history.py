@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import msgspec
 
-from intwa.adapters.storage.postgres_database import Connection, PostgresDatabase, aware
+from intwa.adapters.storage.postgres_database import Connection, PostgresDatabase
+from intwa.adapters.storage.rows import aware_utc
 from intwa.domain.history import changes_between
 from intwa.domain.models import EXPIRED_AT, Change, ChangeSource, WabaSnapshot, WebhookEvent
 
@@ -62,7 +63,7 @@ class PostgresHistory:
             updated = msgspec.structs.replace(
                 stored, waba=msgspec.structs.replace(stored.waba, review_status=review_status)
             )
-            changes = changes_between(stored, updated, at=aware(at), source=source)
+            changes = changes_between(stored, updated, at=aware_utc(at), source=source)
             await _write_snapshot(connection, updated)
             await _record(connection, changes)
         return changes
@@ -86,7 +87,7 @@ class PostgresHistory:
             """INSERT INTO webhook_events (fingerprint, received_at, object_id, waba_id, field, event, payload)
                VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (fingerprint) DO NOTHING RETURNING id""",
             event.fingerprint,
-            aware(event.received_at),
+            aware_utc(event.received_at),
             event.object_id,
             event.waba_id,
             event.field,
@@ -110,7 +111,7 @@ async def replace_snapshot(connection: Connection, snapshot: WabaSnapshot, sourc
     Runs inside the caller's transaction; a WABA that is not bound, or whose stored snapshot is newer,
     gets nothing and `[]`.
     """
-    snapshot = msgspec.structs.replace(snapshot, fetched_at=aware(snapshot.fetched_at))
+    snapshot = msgspec.structs.replace(snapshot, fetched_at=aware_utc(snapshot.fetched_at))
     bound, stored = await _locked_snapshot(connection, snapshot.waba.id)
     if not bound:
         return []
@@ -138,7 +139,7 @@ async def _locked_snapshot(connection: Connection, waba_id: str) -> tuple[bool, 
 
 
 async def _write_snapshot(connection: Connection, snapshot: WabaSnapshot) -> None:
-    fetched_at = aware(snapshot.fetched_at)
+    fetched_at = aware_utc(snapshot.fetched_at)
     await connection.execute(
         """INSERT INTO waba_snapshots (waba_id, snapshot, fetched_at) VALUES ($1, $2, $3)
            ON CONFLICT (waba_id) DO UPDATE SET snapshot = excluded.snapshot, fetched_at = excluded.fetched_at""",
@@ -154,7 +155,7 @@ async def _record(connection: Connection, changes: list[Change]) -> None:
     await connection.executemany(
         "INSERT INTO history (at, waba_id, phone_number_id, field, old, new, source)"
         " VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        [(aware(c.at), c.waba_id, c.phone_number_id, c.field, c.old, c.new, c.source) for c in changes],
+        [(aware_utc(c.at), c.waba_id, c.phone_number_id, c.field, c.old, c.new, c.source) for c in changes],
     )
 
 
