@@ -6,15 +6,20 @@ import asyncio
 import hashlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Any, TypeAlias
 from urllib.parse import urlsplit
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
+from intwa.adapters.storage.statements import Statements, numbered
 from intwa.settings import Secret
 
 Connection: TypeAlias = "PoolConnectionProxy[asyncpg.Record]"
+
+SQL = Statements(*map(numbered, Statements()))
+"""The shared statements with asyncpg's numbered placeholders: numbered here, once, and never per request."""
 
 QUERY_POOL_SIZE = 10
 """Connections for queries and transactions, per process; each lasts milliseconds."""
@@ -121,3 +126,8 @@ def advisory_key(namespace: str, name: str) -> int:
     """A signed 64-bit key for `pg_advisory_xact_lock`, the same in every process for one (namespace, name)."""
     digest = hashlib.blake2b(f"intwa:{namespace}:{name}".encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big", signed=True)
+
+
+def from_timestamptz(moment: datetime) -> datetime:
+    """A stored time as asyncpg reads a `timestamptz`: an aware UTC datetime already, kept as it is."""
+    return moment

@@ -14,6 +14,10 @@ from typing import Any
 import aiosqlite
 
 from intwa.adapters.storage.rows import aware_utc
+from intwa.adapters.storage.statements import Statements
+
+SQL = Statements()
+"""The shared statements, as SQLite takes them."""
 
 _SHARED_PRAGMAS = ("PRAGMA busy_timeout = 5000", "PRAGMA foreign_keys = ON")
 # FULL syncs the WAL on every commit, so a committed binding survives a crash or a power loss.
