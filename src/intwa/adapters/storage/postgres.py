@@ -8,6 +8,7 @@ from datetime import datetime
 import asyncpg
 import msgspec
 
+from intwa.adapters.storage import postgres_history as history
 from intwa.adapters.storage.postgres_coordination import PostgresCoordination
 from intwa.adapters.storage.postgres_database import (
     SQL,
@@ -16,7 +17,6 @@ from intwa.adapters.storage.postgres_database import (
     from_timestamptz,
     open_postgres_pool,
 )
-from intwa.adapters.storage.postgres_history import LOCK_WABA, PostgresHistory, replace_snapshot
 from intwa.adapters.storage.postgres_migrations import apply_migrations
 from intwa.adapters.storage.rows import (
     account_from_row,
@@ -24,10 +24,14 @@ from intwa.adapters.storage.rows import (
     aware_utc,
     binding_from_row,
     binding_parameters,
+    change_from_row,
+    decode_snapshot,
+    webhook_event_from_row,
+    webhook_event_parameters,
 )
 from intwa.domain.binding_conflicts import check_binding_conflicts
 from intwa.domain.errors import AccountAlreadyExists, AccountNotFound, BindingNotFound
-from intwa.domain.models import Account, AccountSummary, Binding, WabaSnapshot
+from intwa.domain.models import Account, AccountSummary, Binding, Change, ChangeSource, WabaSnapshot, WebhookEvent
 
 __all__ = ["PostgresDatabase", "PostgresStorage", "open_postgres_pool"]
 
@@ -39,7 +43,7 @@ BIND_ATTEMPTS = 5
 _LOCK_ACCOUNT_WABA = "SELECT 1 FROM wabas WHERE waba_id = $1 AND account_name = $2 FOR UPDATE"
 
 
-class PostgresStorage(PostgresHistory):
+class PostgresStorage:
     """The `Storage` port on PostgreSQL; conflicts are decided by the schema's keys, as on SQLite.
 
     Snapshot writes lock the WABA's row and compare against the snapshot stored under that lock
@@ -48,7 +52,7 @@ class PostgresStorage(PostgresHistory):
     """
 
     def __init__(self, database: PostgresDatabase) -> None:
-        super().__init__(database)
+        self._database = database
         self._coordination = PostgresCoordination(database)
 
     async def migrate(self) -> list[int]:
@@ -114,7 +118,7 @@ class PostgresStorage(PostgresHistory):
             async with self._database.transaction() as connection:
                 stored = await _insert_binding(connection, binding)
                 if stored is not None:
-                    await replace_snapshot(connection, snapshot, "bind")
+                    await history.replace_snapshot(connection, snapshot, "bind")
                     return stored
         raise RuntimeError(f"WABA `{binding.waba_id}` was released {BIND_ATTEMPTS} times while binding to it")
 
@@ -161,6 +165,26 @@ class PostgresStorage(PostgresHistory):
         rows = await self._database.fetch(SQL.all_bound_waba_ids)
         return [waba_id for (waba_id,) in rows]
 
+    async def get_snapshot(self, waba_id: str) -> WabaSnapshot | None:
+        """The WABA's last stored snapshot, if it is bound and has one."""
+        rows = await self._database.fetch(SQL.get_snapshot, waba_id)
+        return decode_snapshot(rows[0][0]) if rows else None
+
+    async def save_snapshot(self, snapshot: WabaSnapshot, source: ChangeSource) -> list[Change]:
+        """Replace the WABA's snapshot and record what changed; `[]` and nothing stored if it is unbound."""
+        async with self._database.transaction() as connection:
+            return await history.replace_snapshot(connection, snapshot, source)
+
+    async def set_waba_review_status(
+        self, waba_id: str, review_status: str, at: datetime, source: ChangeSource
+    ) -> list[Change]:
+        """Set the review status in the WABA's snapshot and record the change; `[]` if unchanged or unbound.
+
+        The snapshot keeps its fetch time: the rest of its data is no fresher than before.
+        """
+        async with self._database.transaction() as connection:
+            return await history.set_review_status(connection, waba_id, review_status, at, source)
+
     def lock_refresh(self, waba_id: str) -> AbstractAsyncContextManager[WabaSnapshot | None]:
         """Hold the WABA's refresh lock, shared by every instance on this database; yields the stored snapshot."""
         return self._coordination.lock_refresh(waba_id)
@@ -168,6 +192,29 @@ class PostgresStorage(PostgresHistory):
     async def claim_for_sync(self, waba_id: str, holder: str, until: datetime, now: datetime) -> bool:
         """Claim the WABA for `holder`'s background sync until `until`; False while another holds it."""
         return await self._coordination.claim_for_sync(waba_id, holder, until, now)
+
+    async def expire_snapshot(self, waba_id: str) -> None:
+        """Make the WABA's snapshot due for a refresh and too old to be served stale; nothing if it has none."""
+        async with self._database.transaction() as connection:
+            await history.expire_stored_snapshot(connection, waba_id)
+
+    async def list_history(self, waba_id: str | None = None, phone_number_id: str | None = None) -> list[Change]:
+        """Recorded changes, oldest first (in recording order for equal times), optionally filtered."""
+        sql, arguments = SQL.history_query(waba_id, phone_number_id)
+        return [change_from_row(row, from_timestamptz) for row in await self._database.fetch(sql, *arguments)]
+
+    async def record_webhook_event(self, event: WebhookEvent) -> bool:
+        """Keep a webhook event; False when one with the same fingerprint is recorded already."""
+        inserted = await self._database.fetch(SQL.record_webhook_event, *webhook_event_parameters(event, aware_utc))
+        return bool(inserted)
+
+    async def list_webhook_events(self, waba_id: str | None = None) -> list[WebhookEvent]:
+        """Recorded webhook events, oldest first (in recording order for equal times), optionally of one WABA."""
+        if waba_id is None:
+            rows = await self._database.fetch(SQL.list_webhook_events)
+        else:
+            rows = await self._database.fetch(SQL.list_waba_webhook_events, waba_id)
+        return [webhook_event_from_row(row, from_timestamptz) for row in rows]
 
 
 async def _insert_binding(connection: Connection, binding: Binding) -> Binding | None:
@@ -180,7 +227,7 @@ async def _insert_binding(connection: Connection, binding: Binding) -> Binding |
     except asyncpg.ForeignKeyViolationError as error:  # the WABA's only reference is its account
         raise AccountNotFound(f"no account named `{binding.account_name}`") from error
     # Snapshot writers of this WABA wait from here until the transaction ends (see `replace_snapshot`).
-    if await connection.fetchval(LOCK_WABA, binding.waba_id) is None:
+    if await connection.fetchval(history.LOCK_WABA, binding.waba_id) is None:
         return None
     try:
         async with connection.transaction():  # a savepoint: a refused insert leaves the transaction usable

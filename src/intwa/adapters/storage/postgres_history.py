@@ -10,18 +10,10 @@ from datetime import datetime
 
 import msgspec
 
-from intwa.adapters.storage.postgres_database import SQL, Connection, PostgresDatabase, from_timestamptz
-from intwa.adapters.storage.rows import (
-    aware_utc,
-    change_from_row,
-    change_parameters,
-    decode_snapshot,
-    encode_snapshot,
-    webhook_event_from_row,
-    webhook_event_parameters,
-)
+from intwa.adapters.storage.postgres_database import SQL, Connection
+from intwa.adapters.storage.rows import aware_utc, change_parameters, decode_snapshot, encode_snapshot
 from intwa.domain.history import changes_between
-from intwa.domain.models import EXPIRED_AT, Change, ChangeSource, WabaSnapshot, WebhookEvent
+from intwa.domain.models import EXPIRED_AT, Change, ChangeSource, WabaSnapshot
 
 LOCK_WABA = f"{SQL.waba_owner} FOR NO KEY UPDATE"
 """The WABA's owner, locking its row until the transaction ends; no row: not bound.
@@ -94,53 +86,3 @@ async def _write_snapshot(connection: Connection, snapshot: WabaSnapshot) -> Non
 async def _record(connection: Connection, changes: list[Change]) -> None:
     if changes:
         await connection.executemany(SQL.record_change, change_parameters(changes, aware_utc))
-
-
-class PostgresHistory:
-    """The snapshot half of `PostgresStorage`: snapshots, the history of their changes, and webhook events."""
-
-    def __init__(self, database: PostgresDatabase) -> None:
-        self._database = database
-
-    async def get_snapshot(self, waba_id: str) -> WabaSnapshot | None:
-        """The WABA's last stored snapshot, if it is bound and has one."""
-        rows = await self._database.fetch(SQL.get_snapshot, waba_id)
-        return decode_snapshot(rows[0][0]) if rows else None
-
-    async def save_snapshot(self, snapshot: WabaSnapshot, source: ChangeSource) -> list[Change]:
-        """Replace the WABA's snapshot and record what changed; `[]` and nothing stored if it is unbound."""
-        async with self._database.transaction() as connection:
-            return await replace_snapshot(connection, snapshot, source)
-
-    async def set_waba_review_status(
-        self, waba_id: str, review_status: str, at: datetime, source: ChangeSource
-    ) -> list[Change]:
-        """Set the review status in the WABA's snapshot and record the change; `[]` if unchanged or unbound.
-
-        The snapshot keeps its fetch time: the rest of its data is no fresher than before.
-        """
-        async with self._database.transaction() as connection:
-            return await set_review_status(connection, waba_id, review_status, at, source)
-
-    async def expire_snapshot(self, waba_id: str) -> None:
-        """Make the WABA's snapshot due for a refresh and too old to be served stale; nothing if it has none."""
-        async with self._database.transaction() as connection:
-            await expire_stored_snapshot(connection, waba_id)
-
-    async def list_history(self, waba_id: str | None = None, phone_number_id: str | None = None) -> list[Change]:
-        """Recorded changes, oldest first (in recording order for equal times), optionally filtered."""
-        sql, arguments = SQL.history_query(waba_id, phone_number_id)
-        return [change_from_row(row, from_timestamptz) for row in await self._database.fetch(sql, *arguments)]
-
-    async def record_webhook_event(self, event: WebhookEvent) -> bool:
-        """Keep a webhook event; False when one with the same fingerprint is recorded already."""
-        inserted = await self._database.fetch(SQL.record_webhook_event, *webhook_event_parameters(event, aware_utc))
-        return bool(inserted)
-
-    async def list_webhook_events(self, waba_id: str | None = None) -> list[WebhookEvent]:
-        """Recorded webhook events, oldest first (in recording order for equal times), optionally of one WABA."""
-        if waba_id is None:
-            rows = await self._database.fetch(SQL.list_webhook_events)
-        else:
-            rows = await self._database.fetch(SQL.list_waba_webhook_events, waba_id)
-        return [webhook_event_from_row(row, from_timestamptz) for row in rows]

@@ -10,11 +10,16 @@ from typing import Any
 import aiosqlite
 import msgspec
 
+from intwa.adapters.storage import sqlite_history as history
 from intwa.adapters.storage.rows import (
     account_from_row,
     account_summary_from_row,
     binding_from_row,
     binding_parameters,
+    change_from_row,
+    decode_snapshot,
+    webhook_event_from_row,
+    webhook_event_parameters,
 )
 from intwa.adapters.storage.sqlite_coordination import SqliteCoordination
 from intwa.adapters.storage.sqlite_database import (
@@ -25,16 +30,15 @@ from intwa.adapters.storage.sqlite_database import (
     open_sqlite_database,
     utc_text,
 )
-from intwa.adapters.storage.sqlite_history import SqliteHistory, insert_first_snapshot, replace_snapshot
 from intwa.adapters.storage.sqlite_migrations import apply_migrations
 from intwa.domain.binding_conflicts import check_binding_conflicts
 from intwa.domain.errors import AccountAlreadyExists, AccountNotFound, BindingNotFound
-from intwa.domain.models import Account, AccountSummary, Binding, WabaSnapshot
+from intwa.domain.models import Account, AccountSummary, Binding, Change, ChangeSource, WabaSnapshot, WebhookEvent
 
 __all__ = ["SqliteDatabase", "SqliteStorage", "open_sqlite_database"]
 
 
-class SqliteStorage(SqliteHistory):
+class SqliteStorage:
     """The `Storage` port on SQLite; conflicts are decided by the schema's keys inside one transaction.
 
     Snapshot writes compare against the snapshot they read on the writer inside their own immediate
@@ -43,7 +47,7 @@ class SqliteStorage(SqliteHistory):
     """
 
     def __init__(self, database: SqliteDatabase) -> None:
-        super().__init__(database)
+        self._database = database
         self._coordination = SqliteCoordination(database)
 
     async def migrate(self) -> list[int]:
@@ -114,7 +118,7 @@ class SqliteStorage(SqliteHistory):
                     connection,
                     (SQL.insert_waba, (binding.waba_id, binding.account_name, bound_at)),
                     (SQL.insert_binding, binding_parameters(binding, bound_at)),
-                    insert_first_snapshot(snapshot),
+                    history.insert_first_snapshot(snapshot),
                 )
                 stored = msgspec.structs.replace(binding, bound_at=from_utc_text(bound_at))
             except sqlite3.IntegrityError:
@@ -123,7 +127,7 @@ class SqliteStorage(SqliteHistory):
                     raise  # no conflict the domain knows of: a bug to see, not a user's error
                 stored, first_snapshot = existing, []
             if not first_snapshot:  # a snapshot was stored before: compared, and replaced if older
-                await replace_snapshot(connection, snapshot, "bind")
+                await history.replace_snapshot(connection, snapshot, "bind")
         return stored
 
     async def remove_binding(self, account_name: str, waba_id: str, phone_number_id: str) -> Binding:
@@ -168,6 +172,26 @@ class SqliteStorage(SqliteHistory):
         rows = await self._database.fetch_all(SQL.all_bound_waba_ids)
         return [waba_id for (waba_id,) in rows]
 
+    async def get_snapshot(self, waba_id: str) -> WabaSnapshot | None:
+        """The WABA's last stored snapshot, if it is bound and has one."""
+        rows = await self._database.fetch_all(SQL.get_snapshot, (waba_id,))
+        return decode_snapshot(rows[0][0]) if rows else None
+
+    async def save_snapshot(self, snapshot: WabaSnapshot, source: ChangeSource) -> list[Change]:
+        """Replace the WABA's snapshot and record what changed; `[]` and nothing stored if it is unbound."""
+        async with self._database.transaction() as connection:
+            return await history.replace_snapshot(connection, snapshot, source)
+
+    async def set_waba_review_status(
+        self, waba_id: str, review_status: str, at: datetime, source: ChangeSource
+    ) -> list[Change]:
+        """Set the review status in the WABA's snapshot and record the change; `[]` if unchanged or unbound.
+
+        The snapshot keeps its fetch time: the rest of its data is no fresher than before.
+        """
+        async with self._database.transaction() as connection:
+            return await history.set_review_status(connection, waba_id, review_status, at, source)
+
     def lock_refresh(self, waba_id: str) -> AbstractAsyncContextManager[WabaSnapshot | None]:
         """Hold the WABA's refresh lease, shared by every process on this file; yields the stored snapshot."""
         return self._coordination.lock_refresh(waba_id, self.get_snapshot)
@@ -175,6 +199,30 @@ class SqliteStorage(SqliteHistory):
     async def claim_for_sync(self, waba_id: str, holder: str, until: datetime, now: datetime) -> bool:
         """Claim the WABA for `holder`'s background sync until `until`; False while another holds it."""
         return await self._coordination.claim_for_sync(waba_id, holder, until, now)
+
+    async def expire_snapshot(self, waba_id: str) -> None:
+        """Make the WABA's snapshot due for a refresh and too old to be served stale; nothing if it has none."""
+        async with self._database.transaction() as connection:
+            await history.expire_stored_snapshot(connection, waba_id)
+
+    async def list_history(self, waba_id: str | None = None, phone_number_id: str | None = None) -> list[Change]:
+        """Recorded changes, oldest first (in recording order for equal times), optionally filtered."""
+        sql, parameters = SQL.history_query(waba_id, phone_number_id)
+        return [change_from_row(row, from_utc_text) for row in await self._database.fetch_all(sql, parameters)]
+
+    async def record_webhook_event(self, event: WebhookEvent) -> bool:
+        """Keep a webhook event; False when one with the same fingerprint is recorded already."""
+        async with self._database.transaction() as connection:
+            inserted = await _fetch_all(connection, SQL.record_webhook_event, webhook_event_parameters(event, utc_text))
+        return bool(inserted)
+
+    async def list_webhook_events(self, waba_id: str | None = None) -> list[WebhookEvent]:
+        """Recorded webhook events, oldest first (in recording order for equal times), optionally of one WABA."""
+        if waba_id is None:
+            rows = await self._database.fetch_all(SQL.list_webhook_events)
+        else:
+            rows = await self._database.fetch_all(SQL.list_waba_webhook_events, (waba_id,))
+        return [webhook_event_from_row(row, from_utc_text) for row in rows]
 
 
 async def _binding_in_the_way(connection: aiosqlite.Connection, binding: Binding) -> Binding | None:
