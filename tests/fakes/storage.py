@@ -9,18 +9,19 @@ from datetime import UTC, datetime
 
 import msgspec
 
-from intwa.domain.errors import (
-    AccountAlreadyExists,
-    AccountNotFound,
-    BindingNotFound,
-    PhoneNumberBoundToAnotherAccount,
-    PhoneNumberNotInWaba,
-    WabaBoundToAnotherAccount,
-)
+from intwa.domain.binding_conflicts import check_binding_conflicts
+from intwa.domain.errors import AccountAlreadyExists, AccountNotFound, BindingNotFound
 from intwa.domain.history import changes_between
-from intwa.domain.models import Account, AccountSummary, Binding, Change, ChangeSource, WabaSnapshot, WebhookEvent
-
-EXPIRED_AT = datetime(1970, 1, 1, tzinfo=UTC)
+from intwa.domain.models import (
+    EXPIRED_AT,
+    Account,
+    AccountSummary,
+    Binding,
+    Change,
+    ChangeSource,
+    WabaSnapshot,
+    WebhookEvent,
+)
 
 
 class _OwnedWaba(msgspec.Struct, frozen=True):
@@ -98,16 +99,13 @@ class InMemoryStorage:
         if snapshot.waba.id != binding.waba_id:
             raise ValueError(f"the snapshot of WABA `{snapshot.waba.id}` cannot go with WABA `{binding.waba_id}`")
         self._account(binding.account_name)
-        existing = self.bindings.get(binding.phone_number_id)
-        if existing is not None and existing.account_name != binding.account_name:
-            raise PhoneNumberBoundToAnotherAccount(
-                f"phone number `{binding.phone_number_id}` is bound to another account"
-            )
-        owned = self.wabas.get(binding.waba_id)
-        if owned is not None and owned.account_name != binding.account_name:
-            raise WabaBoundToAnotherAccount(f"WABA `{binding.waba_id}` is bound to another account")
-        if existing is not None and existing.waba_id != binding.waba_id:
-            raise PhoneNumberNotInWaba(_not_in_waba(binding))
+        existing = check_binding_conflicts(
+            binding.account_name,
+            binding.waba_id,
+            binding.phone_number_id,
+            phone_binding=self.bindings.get(binding.phone_number_id),
+            waba_owner=self._owner(binding.waba_id),
+        )
         if existing is None:
             existing = msgspec.structs.replace(binding, bound_at=binding.bound_at.astimezone(UTC))
             self.wabas.setdefault(binding.waba_id, _OwnedWaba(binding.account_name, existing.bound_at))
@@ -131,8 +129,7 @@ class InMemoryStorage:
         return self.bindings.get(phone_number_id)
 
     async def waba_owner(self, waba_id: str) -> str | None:
-        owned = self.wabas.get(waba_id)
-        return None if owned is None else owned.account_name
+        return self._owner(waba_id)
 
     async def list_bindings(self, account_name: str | None = None) -> list[Binding]:
         return sorted(
@@ -225,12 +222,12 @@ class InMemoryStorage:
             raise AccountNotFound(f"no account named `{name}`")
         return account
 
+    def _owner(self, waba_id: str) -> str | None:
+        owned = self.wabas.get(waba_id)
+        return None if owned is None else owned.account_name
+
     def _wabas_by_binding_time(self) -> list[tuple[str, _OwnedWaba]]:
         return sorted(self.wabas.items(), key=lambda item: (item[1].bound_at, item[0]))
-
-
-def _not_in_waba(binding: Binding) -> str:
-    return f"phone number `{binding.phone_number_id}` is not a phone number of WABA `{binding.waba_id}`"
 
 
 def _in_utc(snapshot: WabaSnapshot) -> WabaSnapshot:

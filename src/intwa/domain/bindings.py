@@ -5,12 +5,8 @@ from __future__ import annotations
 import asyncio
 
 from intwa.domain import validation
-from intwa.domain.errors import (
-    PhoneNumberBoundToAnotherAccount,
-    PhoneNumberMismatch,
-    PhoneNumberNotInWaba,
-    WabaBoundToAnotherAccount,
-)
+from intwa.domain.binding_conflicts import check_binding_conflicts, phone_number_not_in_waba
+from intwa.domain.errors import PhoneNumberMismatch
 from intwa.domain.models import Binding
 from intwa.domain.ports import Clock, MetaProvider, Storage
 from intwa.domain.snapshots import Snapshots
@@ -40,7 +36,7 @@ class BindPhoneNumber:
         snapshot = await self._snapshots.fetch_from_provider(waba_id)
         phone = snapshot.phone_number(phone_number_id)
         if phone is None:
-            raise PhoneNumberNotInWaba(f"phone number `{phone_number_id}` is not a phone number of WABA `{waba_id}`")
+            raise phone_number_not_in_waba(waba_id, phone_number_id)
         display_digits = validation.display_number_digits(phone.display_phone_number)
         if digits is not None and digits != display_digits:
             raise PhoneNumberMismatch(
@@ -58,22 +54,12 @@ class BindPhoneNumber:
         return await self._storage.add_binding(binding, snapshot)
 
     async def _check_not_bound_elsewhere(self, account_name: str, waba_id: str, phone_number_id: str) -> Binding | None:
-        """Refuse early, before asking Meta, what the store would refuse anyway; the existing binding if any.
-
-        The phone number is checked first: its conflict is the more specific answer, and the one that
-        racing binds of one number get from the store.
-        """
-        # Both read side by side (one wait for the store instead of two); checked in that order.
+        """Refuse early, before asking Meta, what the store would refuse anyway; the existing binding if any."""
+        # Both read side by side (one wait for the store instead of two); the rule decides between them.
         existing, owner = await asyncio.gather(
             self._storage.find_binding(phone_number_id), self._storage.waba_owner(waba_id)
         )
-        if existing is not None and existing.account_name != account_name:
-            raise PhoneNumberBoundToAnotherAccount(f"phone number `{phone_number_id}` is bound to another account")
-        if owner is not None and owner != account_name:
-            raise WabaBoundToAnotherAccount(f"WABA `{waba_id}` is bound to another account")
-        if existing is not None and existing.waba_id != waba_id:
-            raise PhoneNumberNotInWaba(f"phone number `{phone_number_id}` is not a phone number of WABA `{waba_id}`")
-        return existing
+        return check_binding_conflicts(account_name, waba_id, phone_number_id, phone_binding=existing, waba_owner=owner)
 
 
 class UnbindPhoneNumber:

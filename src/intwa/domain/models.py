@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Literal
 
 import msgspec
@@ -74,6 +74,10 @@ class WabaSnapshot(msgspec.Struct, frozen=True):
             if phone.id == phone_number_id:
                 return phone
         return None
+
+
+EXPIRED_AT = datetime(1970, 1, 1, tzinfo=UTC)
+"""The fetch time of an expired snapshot: due for a refresh, and too old to be served stale."""
 
 
 class Binding(msgspec.Struct, frozen=True):

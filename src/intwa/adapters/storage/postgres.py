@@ -8,37 +8,51 @@ from datetime import datetime
 import asyncpg
 import msgspec
 
+from intwa.adapters.storage import postgres_history as history
 from intwa.adapters.storage.postgres_coordination import PostgresCoordination
-from intwa.adapters.storage.postgres_database import Connection, PostgresDatabase, aware, open_postgres_pool
-from intwa.adapters.storage.postgres_history import PostgresHistory, replace_snapshot
-from intwa.adapters.storage.postgres_migrations import apply_migrations
-from intwa.domain.errors import (
-    AccountAlreadyExists,
-    AccountNotFound,
-    BindingNotFound,
-    PhoneNumberBoundToAnotherAccount,
-    PhoneNumberNotInWaba,
-    WabaBoundToAnotherAccount,
+from intwa.adapters.storage.postgres_database import (
+    SQL,
+    Connection,
+    PostgresDatabase,
+    from_timestamptz,
+    open_postgres_pool,
 )
-from intwa.domain.models import Account, AccountSummary, Binding, WabaSnapshot
+from intwa.adapters.storage.postgres_migrations import apply_migrations
+from intwa.adapters.storage.rows import (
+    account_from_row,
+    account_summary_from_row,
+    aware_utc,
+    binding_from_row,
+    binding_parameters,
+    change_from_row,
+    decode_snapshot,
+    webhook_event_from_row,
+    webhook_event_parameters,
+)
+from intwa.domain.binding_conflicts import check_binding_conflicts
+from intwa.domain.errors import AccountAlreadyExists, AccountNotFound, BindingNotFound
+from intwa.domain.models import Account, AccountSummary, Binding, Change, ChangeSource, WabaSnapshot, WebhookEvent
 
 __all__ = ["PostgresDatabase", "PostgresStorage", "open_postgres_pool"]
 
 BIND_ATTEMPTS = 5
 """A bind starts over when an unbind released its WABA between two of its statements; this many times."""
 
-_SELECT_BINDING = "SELECT account_name, waba_id, phone_number_id, phone_number, bound_at FROM bindings"
+# The WABA's row first: a bind of another of its numbers either commits before an unbind looks for the
+# WABA's last binding, or waits and finds the WABA gone, and starts over.
+_LOCK_ACCOUNT_WABA = "SELECT 1 FROM wabas WHERE waba_id = $1 AND account_name = $2 FOR UPDATE"
 
 
-class PostgresStorage(PostgresHistory):
+class PostgresStorage:
     """The `Storage` port on PostgreSQL; conflicts are decided by the schema's keys, as on SQLite.
 
-    Snapshots, their history and webhook events are the part inherited from `PostgresHistory`; refresh
-    locks and sync claims are `PostgresCoordination`'s.
+    Snapshot writes lock the WABA's row and compare against the snapshot stored under that lock
+    (`postgres_history`), so racing writers, in this instance or in another, never record one change
+    twice. Refresh locks and sync claims are `PostgresCoordination`'s.
     """
 
     def __init__(self, database: PostgresDatabase) -> None:
-        super().__init__(database)
+        self._database = database
         self._coordination = PostgresCoordination(database)
 
     async def migrate(self) -> list[int]:
@@ -51,70 +65,45 @@ class PostgresStorage(PostgresHistory):
 
     async def create_account(self, name: str, key_hash: str, now: datetime) -> Account:
         """Store a new enabled account with one key; `AccountAlreadyExists` if the name is taken."""
-        created_at = aware(now)
+        created_at = aware_utc(now)
         async with self._database.transaction() as connection:
             try:
-                await connection.execute(
-                    "INSERT INTO accounts (name, enabled, created_at) VALUES ($1, true, $2)", name, created_at
-                )
+                await connection.execute(SQL.insert_account, name, True, created_at)
             except asyncpg.UniqueViolationError as error:
                 raise AccountAlreadyExists(f"an account named `{name}` exists already") from error
-            await connection.execute(
-                "INSERT INTO api_keys (key_hash, account_name, created_at) VALUES ($1, $2, $3)",
-                key_hash,
-                name,
-                created_at,
-            )
+            await connection.execute(SQL.insert_api_key, key_hash, name, created_at)
         return Account(name=name, enabled=True, created_at=created_at)
 
     async def get_account(self, name: str) -> Account | None:
         """The account of that name, if any."""
-        rows = await self._database.fetch("SELECT name, enabled, created_at FROM accounts WHERE name = $1", name)
-        return Account(*rows[0]) if rows else None
+        rows = await self._database.fetch(SQL.get_account, name)
+        return account_from_row(rows[0], from_timestamptz) if rows else None
 
     async def find_account_by_key_hash(self, key_hash: str) -> Account | None:
         """The account that holds the key with this hash, if any."""
-        rows = await self._database.fetch(
-            "SELECT a.name, a.enabled, a.created_at FROM api_keys AS k JOIN accounts AS a ON a.name = k.account_name"
-            " WHERE k.key_hash = $1",
-            key_hash,
-        )
-        return Account(*rows[0]) if rows else None
+        rows = await self._database.fetch(SQL.find_account_by_key_hash, key_hash)
+        return account_from_row(rows[0], from_timestamptz) if rows else None
 
     async def list_accounts(self) -> list[AccountSummary]:
         """All accounts by name, with their WABA and binding counts."""
-        rows = await self._database.fetch(
-            """SELECT a.name, a.enabled, a.created_at,
-                   (SELECT count(*) FROM wabas AS w WHERE w.account_name = a.name),
-                   (SELECT count(*) FROM bindings AS b WHERE b.account_name = a.name)
-               FROM accounts AS a ORDER BY a.name"""
-        )
         return [
-            AccountSummary(name=name, enabled=enabled, created_at=created_at, waba_count=wabas, binding_count=bindings)
-            for name, enabled, created_at, wabas, bindings in rows
+            account_summary_from_row(row, from_timestamptz) for row in await self._database.fetch(SQL.list_accounts)
         ]
 
     async def set_account_enabled(self, name: str, enabled: bool) -> Account:
         """Enable or disable an account; `AccountNotFound` if there is none."""
-        rows = await self._database.fetch(
-            "UPDATE accounts SET enabled = $1 WHERE name = $2 RETURNING name, enabled, created_at", enabled, name
-        )
+        rows = await self._database.fetch(SQL.set_account_enabled, enabled, name)
         if not rows:
             raise AccountNotFound(f"no account named `{name}`")
-        return Account(*rows[0])
+        return account_from_row(rows[0], from_timestamptz)
 
     async def replace_api_keys(self, name: str, key_hash: str, now: datetime) -> None:
         """Make `key_hash` the account's only key, in one transaction; `AccountNotFound` if there is none."""
         async with self._database.transaction() as connection:
-            if not await _account_exists(connection, name):
+            if not await connection.fetch(SQL.account_exists, name):
                 raise AccountNotFound(f"no account named `{name}`")
-            await connection.execute("DELETE FROM api_keys WHERE account_name = $1", name)
-            await connection.execute(
-                "INSERT INTO api_keys (key_hash, account_name, created_at) VALUES ($1, $2, $3)",
-                key_hash,
-                name,
-                aware(now),
-            )
+            await connection.execute(SQL.delete_api_keys, name)
+            await connection.execute(SQL.insert_api_key, key_hash, name, aware_utc(now))
 
     async def add_binding(self, binding: Binding, snapshot: WabaSnapshot) -> Binding:
         """Store a binding, its WABA's ownership and the WABA's snapshot in one transaction.
@@ -124,12 +113,12 @@ class PostgresStorage(PostgresHistory):
         """
         if snapshot.waba.id != binding.waba_id:
             raise ValueError(f"the snapshot of WABA `{snapshot.waba.id}` cannot go with WABA `{binding.waba_id}`")
-        binding = msgspec.structs.replace(binding, bound_at=aware(binding.bound_at))
+        binding = msgspec.structs.replace(binding, bound_at=aware_utc(binding.bound_at))
         for _ in range(BIND_ATTEMPTS):
             async with self._database.transaction() as connection:
                 stored = await _insert_binding(connection, binding)
                 if stored is not None:
-                    await replace_snapshot(connection, snapshot, "bind")
+                    await history.replace_snapshot(connection, snapshot, "bind")
                     return stored
         raise RuntimeError(f"WABA `{binding.waba_id}` was released {BIND_ATTEMPTS} times while binding to it")
 
@@ -139,59 +128,62 @@ class PostgresStorage(PostgresHistory):
         The WABA's history and webhook events stay: history outlives bindings.
         """
         async with self._database.transaction() as connection:
-            # The WABA's row first: a bind of another of its numbers either commits before this looks for
-            # the WABA's last binding, or waits and finds the WABA gone, and starts over.
-            await connection.execute(
-                "SELECT 1 FROM wabas WHERE waba_id = $1 AND account_name = $2 FOR UPDATE", waba_id, account_name
-            )
-            rows = await connection.fetch(
-                "DELETE FROM bindings WHERE phone_number_id = $1 AND account_name = $2 AND waba_id = $3"
-                " RETURNING account_name, waba_id, phone_number_id, phone_number, bound_at",
-                phone_number_id,
-                account_name,
-                waba_id,
-            )
+            await connection.execute(_LOCK_ACCOUNT_WABA, waba_id, account_name)
+            rows = await connection.fetch(SQL.delete_binding, phone_number_id, account_name, waba_id)
             if not rows:
                 raise BindingNotFound(
                     f"account `{account_name}` has no binding of phone number `{phone_number_id}` in WABA `{waba_id}`"
                 )
-            await connection.execute(
-                "DELETE FROM wabas WHERE waba_id = $1 AND NOT EXISTS (SELECT 1 FROM bindings WHERE waba_id = $1)",
-                waba_id,
-            )
-        return Binding(*rows[0])
+            await connection.execute(SQL.delete_unbound_waba, waba_id, waba_id)
+        return binding_from_row(rows[0], from_timestamptz)
 
     async def find_binding(self, phone_number_id: str) -> Binding | None:
         """The binding of a phone number, whichever account holds it."""
-        rows = await self._database.fetch(f"{_SELECT_BINDING} WHERE phone_number_id = $1", phone_number_id)
-        return Binding(*rows[0]) if rows else None
+        rows = await self._database.fetch(SQL.find_binding, phone_number_id)
+        return binding_from_row(rows[0], from_timestamptz) if rows else None
 
     async def waba_owner(self, waba_id: str) -> str | None:
         """The name of the account the WABA is bound to, if any."""
-        rows = await self._database.fetch("SELECT account_name FROM wabas WHERE waba_id = $1", waba_id)
+        rows = await self._database.fetch(SQL.waba_owner, waba_id)
         return str(rows[0][0]) if rows else None
 
     async def list_bindings(self, account_name: str | None = None) -> list[Binding]:
         """Bindings of one account, or of all, by account, binding time and phone number id."""
         if account_name is None:
-            rows = await self._database.fetch(f"{_SELECT_BINDING} ORDER BY account_name, bound_at, phone_number_id")
+            rows = await self._database.fetch(SQL.list_bindings)
         else:
-            rows = await self._database.fetch(
-                f"{_SELECT_BINDING} WHERE account_name = $1 ORDER BY bound_at, phone_number_id", account_name
-            )
-        return [Binding(*row) for row in rows]
+            rows = await self._database.fetch(SQL.list_account_bindings, account_name)
+        return [binding_from_row(row, from_timestamptz) for row in rows]
 
     async def account_waba_ids(self, account_name: str) -> list[str]:
         """The WABAs bound to an account, ordered by first binding time."""
-        rows = await self._database.fetch(
-            "SELECT waba_id FROM wabas WHERE account_name = $1 ORDER BY bound_at, waba_id", account_name
-        )
+        rows = await self._database.fetch(SQL.account_waba_ids, account_name)
         return [waba_id for (waba_id,) in rows]
 
     async def all_bound_waba_ids(self) -> list[str]:
         """Every bound WABA, ordered by first binding time."""
-        rows = await self._database.fetch("SELECT waba_id FROM wabas ORDER BY bound_at, waba_id")
+        rows = await self._database.fetch(SQL.all_bound_waba_ids)
         return [waba_id for (waba_id,) in rows]
+
+    async def get_snapshot(self, waba_id: str) -> WabaSnapshot | None:
+        """The WABA's last stored snapshot, if it is bound and has one."""
+        rows = await self._database.fetch(SQL.get_snapshot, waba_id)
+        return decode_snapshot(rows[0][0]) if rows else None
+
+    async def save_snapshot(self, snapshot: WabaSnapshot, source: ChangeSource) -> list[Change]:
+        """Replace the WABA's snapshot and record what changed; `[]` and nothing stored if it is unbound."""
+        async with self._database.transaction() as connection:
+            return await history.replace_snapshot(connection, snapshot, source)
+
+    async def set_waba_review_status(
+        self, waba_id: str, review_status: str, at: datetime, source: ChangeSource
+    ) -> list[Change]:
+        """Set the review status in the WABA's snapshot and record the change; `[]` if unchanged or unbound.
+
+        The snapshot keeps its fetch time: the rest of its data is no fresher than before.
+        """
+        async with self._database.transaction() as connection:
+            return await history.set_review_status(connection, waba_id, review_status, at, source)
 
     def lock_refresh(self, waba_id: str) -> AbstractAsyncContextManager[WabaSnapshot | None]:
         """Hold the WABA's refresh lock, shared by every instance on this database; yields the stored snapshot."""
@@ -201,6 +193,29 @@ class PostgresStorage(PostgresHistory):
         """Claim the WABA for `holder`'s background sync until `until`; False while another holds it."""
         return await self._coordination.claim_for_sync(waba_id, holder, until, now)
 
+    async def expire_snapshot(self, waba_id: str) -> None:
+        """Make the WABA's snapshot due for a refresh and too old to be served stale; nothing if it has none."""
+        async with self._database.transaction() as connection:
+            await history.expire_stored_snapshot(connection, waba_id)
+
+    async def list_history(self, waba_id: str | None = None, phone_number_id: str | None = None) -> list[Change]:
+        """Recorded changes, oldest first (in recording order for equal times), optionally filtered."""
+        sql, arguments = SQL.history_query(waba_id, phone_number_id)
+        return [change_from_row(row, from_timestamptz) for row in await self._database.fetch(sql, *arguments)]
+
+    async def record_webhook_event(self, event: WebhookEvent) -> bool:
+        """Keep a webhook event; False when one with the same fingerprint is recorded already."""
+        inserted = await self._database.fetch(SQL.record_webhook_event, *webhook_event_parameters(event, aware_utc))
+        return bool(inserted)
+
+    async def list_webhook_events(self, waba_id: str | None = None) -> list[WebhookEvent]:
+        """Recorded webhook events, oldest first (in recording order for equal times), optionally of one WABA."""
+        if waba_id is None:
+            rows = await self._database.fetch(SQL.list_webhook_events)
+        else:
+            rows = await self._database.fetch(SQL.list_waba_webhook_events, waba_id)
+        return [webhook_event_from_row(row, from_timestamptz) for row in rows]
+
 
 async def _insert_binding(connection: Connection, binding: Binding) -> Binding | None:
     """Insert the binding (and its WABA's ownership) and lock the WABA's row; the stored binding.
@@ -208,31 +223,15 @@ async def _insert_binding(connection: Connection, binding: Binding) -> Binding |
     None when the WABA was released by a concurrent unbind between the statements: the caller starts over.
     """
     try:
-        await connection.execute(
-            "INSERT INTO wabas (waba_id, account_name, bound_at) VALUES ($1, $2, $3) ON CONFLICT (waba_id) DO NOTHING",
-            binding.waba_id,
-            binding.account_name,
-            binding.bound_at,
-        )
+        await connection.execute(SQL.insert_waba, binding.waba_id, binding.account_name, binding.bound_at)
     except asyncpg.ForeignKeyViolationError as error:  # the WABA's only reference is its account
         raise AccountNotFound(f"no account named `{binding.account_name}`") from error
     # Snapshot writers of this WABA wait from here until the transaction ends (see `replace_snapshot`).
-    owner = await connection.fetchval(
-        "SELECT account_name FROM wabas WHERE waba_id = $1 FOR NO KEY UPDATE", binding.waba_id
-    )
-    if owner is None:
+    if await connection.fetchval(history.LOCK_WABA, binding.waba_id) is None:
         return None
     try:
         async with connection.transaction():  # a savepoint: a refused insert leaves the transaction usable
-            await connection.execute(
-                "INSERT INTO bindings (phone_number_id, waba_id, account_name, phone_number, bound_at)"
-                " VALUES ($1, $2, $3, $4, $5)",
-                binding.phone_number_id,
-                binding.waba_id,
-                binding.account_name,
-                binding.phone_number,
-                binding.bound_at,
-            )
+            await connection.execute(SQL.insert_binding, *binding_parameters(binding, binding.bound_at))
     except asyncpg.IntegrityConstraintViolationError:
         existing = await _binding_in_the_way(connection, binding)
         if existing is None:
@@ -243,24 +242,13 @@ async def _insert_binding(connection: Connection, binding: Binding) -> Binding |
 
 async def _binding_in_the_way(connection: Connection, binding: Binding) -> Binding | None:
     """The same binding stored already, or raise the domain error that explains why the schema refused it."""
-    if not await _account_exists(connection, binding.account_name):
+    if not await connection.fetch(SQL.account_exists, binding.account_name):
         raise AccountNotFound(f"no account named `{binding.account_name}`")
-    rows = await connection.fetch(f"{_SELECT_BINDING} WHERE phone_number_id = $1", binding.phone_number_id)
-    existing = Binding(*rows[0]) if rows else None
-    # The phone number is checked first: racing binds of one number (of one WABA) all get 40901.
-    if existing is not None and existing.account_name != binding.account_name:
-        raise PhoneNumberBoundToAnotherAccount(f"phone number `{binding.phone_number_id}` is bound to another account")
-    owner = await connection.fetchval("SELECT account_name FROM wabas WHERE waba_id = $1", binding.waba_id)
-    if owner is not None and owner != binding.account_name:
-        raise WabaBoundToAnotherAccount(f"WABA `{binding.waba_id}` is bound to another account")
-    if existing is None:
-        return None
-    if existing.waba_id != binding.waba_id:
-        raise PhoneNumberNotInWaba(
-            f"phone number `{binding.phone_number_id}` is not a phone number of WABA `{binding.waba_id}`"
-        )
-    return existing
-
-
-async def _account_exists(connection: Connection, name: str) -> bool:
-    return bool(await connection.fetch("SELECT 1 FROM accounts WHERE name = $1", name))
+    rows = await connection.fetch(SQL.find_binding, binding.phone_number_id)
+    return check_binding_conflicts(
+        binding.account_name,
+        binding.waba_id,
+        binding.phone_number_id,
+        phone_binding=binding_from_row(rows[0], from_timestamptz) if rows else None,
+        waba_owner=await connection.fetchval(SQL.waba_owner, binding.waba_id),
+    )

@@ -6,14 +6,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
 
-from intwa.adapters.storage.postgres_database import PostgresDatabase, advisory_key, aware
+from intwa.adapters.storage.postgres_database import SQL, PostgresDatabase, advisory_key
 from intwa.adapters.storage.postgres_history import read_snapshot
+from intwa.adapters.storage.rows import aware_utc
 from intwa.domain.models import WabaSnapshot
-
-_CLAIM = """INSERT INTO sync_claims (waba_id, holder, claimed_until) VALUES ($1, $2, $3)
-    ON CONFLICT (waba_id) DO UPDATE SET holder = excluded.holder, claimed_until = excluded.claimed_until
-    WHERE sync_claims.claimed_until < $4 OR sync_claims.holder = excluded.holder
-    RETURNING holder"""
 
 
 class PostgresCoordination:
@@ -37,5 +33,5 @@ class PostgresCoordination:
 
     async def claim_for_sync(self, waba_id: str, holder: str, until: datetime, now: datetime) -> bool:
         """Claim the WABA for `holder` until `until` when unclaimed, expired at `now`, or held by `holder`."""
-        claimed = await self._database.fetch(_CLAIM, waba_id, holder, aware(until), aware(now))
+        claimed = await self._database.fetch(SQL.claim_for_sync, waba_id, holder, aware_utc(until), aware_utc(now))
         return bool(claimed)

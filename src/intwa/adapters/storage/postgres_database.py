@@ -6,16 +6,20 @@ import asyncio
 import hashlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TypeAlias
 from urllib.parse import urlsplit
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
+from intwa.adapters.storage.statements import Statements, numbered
 from intwa.settings import Secret
 
 Connection: TypeAlias = "PoolConnectionProxy[asyncpg.Record]"
+
+SQL = Statements(*map(numbered, Statements()))
+"""The shared statements with asyncpg's numbered placeholders: numbered here, once, and never per request."""
 
 QUERY_POOL_SIZE = 10
 """Connections for queries and transactions, per process; each lasts milliseconds."""
@@ -124,8 +128,6 @@ def advisory_key(namespace: str, name: str) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
-def aware(moment: datetime) -> datetime:
-    """The moment in UTC; naive datetimes are refused, as SQLite's `utc_text` does."""
-    if moment.tzinfo is None:
-        raise ValueError(f"naive datetime {moment}: intwa stores timezone-aware times only")
-    return moment.astimezone(UTC)
+def from_timestamptz(moment: datetime) -> datetime:
+    """A stored time as asyncpg reads a `timestamptz`: an aware UTC datetime already, kept as it is."""
+    return moment

@@ -10,38 +10,44 @@ from typing import Any
 import aiosqlite
 import msgspec
 
+from intwa.adapters.storage import sqlite_history as history
+from intwa.adapters.storage.rows import (
+    account_from_row,
+    account_summary_from_row,
+    binding_from_row,
+    binding_parameters,
+    change_from_row,
+    decode_snapshot,
+    webhook_event_from_row,
+    webhook_event_parameters,
+)
 from intwa.adapters.storage.sqlite_coordination import SqliteCoordination
 from intwa.adapters.storage.sqlite_database import (
+    SQL,
     SqliteDatabase,
     fetch_together,
     from_utc_text,
     open_sqlite_database,
     utc_text,
 )
-from intwa.adapters.storage.sqlite_history import SqliteHistory, insert_first_snapshot, replace_snapshot
 from intwa.adapters.storage.sqlite_migrations import apply_migrations
-from intwa.domain.errors import (
-    AccountAlreadyExists,
-    AccountNotFound,
-    BindingNotFound,
-    PhoneNumberBoundToAnotherAccount,
-    PhoneNumberNotInWaba,
-    WabaBoundToAnotherAccount,
-)
-from intwa.domain.models import Account, AccountSummary, Binding, WabaSnapshot
+from intwa.domain.binding_conflicts import check_binding_conflicts
+from intwa.domain.errors import AccountAlreadyExists, AccountNotFound, BindingNotFound
+from intwa.domain.models import Account, AccountSummary, Binding, Change, ChangeSource, WabaSnapshot, WebhookEvent
 
 __all__ = ["SqliteDatabase", "SqliteStorage", "open_sqlite_database"]
 
 
-class SqliteStorage(SqliteHistory):
+class SqliteStorage:
     """The `Storage` port on SQLite; conflicts are decided by the schema's keys inside one transaction.
 
-    Snapshots, their history and webhook events are the part inherited from `SqliteHistory`; refresh
-    locks and sync claims are `SqliteCoordination`'s.
+    Snapshot writes compare against the snapshot they read on the writer inside their own immediate
+    transaction (`sqlite_history`), so racing writers, in this process or in another, never record one
+    change twice. Refresh locks and sync claims are `SqliteCoordination`'s.
     """
 
     def __init__(self, database: SqliteDatabase) -> None:
-        super().__init__(database)
+        self._database = database
         self._coordination = SqliteCoordination(database)
 
     async def migrate(self) -> list[int]:
@@ -57,72 +63,43 @@ class SqliteStorage(SqliteHistory):
         created_at = utc_text(now)
         async with self._database.transaction() as connection:
             try:
-                await connection.execute(
-                    "INSERT INTO accounts (name, enabled, created_at) VALUES (?, 1, ?)", (name, created_at)
-                )
+                await connection.execute(SQL.insert_account, (name, True, created_at))
             except sqlite3.IntegrityError as error:
                 raise AccountAlreadyExists(f"an account named `{name}` exists already") from error
-            await connection.execute(
-                "INSERT INTO api_keys (key_hash, account_name, created_at) VALUES (?, ?, ?)",
-                (key_hash, name, created_at),
-            )
+            await connection.execute(SQL.insert_api_key, (key_hash, name, created_at))
         return Account(name=name, enabled=True, created_at=from_utc_text(created_at))
 
     async def get_account(self, name: str) -> Account | None:
         """The account of that name, if any."""
-        rows = await self._database.fetch_all("SELECT name, enabled, created_at FROM accounts WHERE name = ?", (name,))
-        return _account(rows[0]) if rows else None
+        rows = await self._database.fetch_all(SQL.get_account, (name,))
+        return account_from_row(rows[0], from_utc_text) if rows else None
 
     async def find_account_by_key_hash(self, key_hash: str) -> Account | None:
         """The account that holds the key with this hash, if any."""
-        rows = await self._database.fetch_all(
-            "SELECT a.name, a.enabled, a.created_at FROM api_keys AS k JOIN accounts AS a ON a.name = k.account_name"
-            " WHERE k.key_hash = ?",
-            (key_hash,),
-        )
-        return _account(rows[0]) if rows else None
+        rows = await self._database.fetch_all(SQL.find_account_by_key_hash, (key_hash,))
+        return account_from_row(rows[0], from_utc_text) if rows else None
 
     async def list_accounts(self) -> list[AccountSummary]:
         """All accounts by name, with their WABA and binding counts."""
-        rows = await self._database.fetch_all(
-            """SELECT a.name, a.enabled, a.created_at,
-                   (SELECT count(*) FROM wabas AS w WHERE w.account_name = a.name),
-                   (SELECT count(*) FROM bindings AS b WHERE b.account_name = a.name)
-               FROM accounts AS a ORDER BY a.name"""
-        )
         return [
-            AccountSummary(
-                name=name,
-                enabled=bool(enabled),
-                created_at=from_utc_text(created_at),
-                waba_count=waba_count,
-                binding_count=binding_count,
-            )
-            for name, enabled, created_at, waba_count, binding_count in rows
+            account_summary_from_row(row, from_utc_text) for row in await self._database.fetch_all(SQL.list_accounts)
         ]
 
     async def set_account_enabled(self, name: str, enabled: bool) -> Account:
         """Enable or disable an account; `AccountNotFound` if there is none."""
         async with self._database.transaction() as connection:
-            rows = await _fetch_all(
-                connection,
-                "UPDATE accounts SET enabled = ? WHERE name = ? RETURNING name, enabled, created_at",
-                (enabled, name),
-            )
+            rows = await _fetch_all(connection, SQL.set_account_enabled, (enabled, name))
         if not rows:
             raise AccountNotFound(f"no account named `{name}`")
-        return _account(rows[0])
+        return account_from_row(rows[0], from_utc_text)
 
     async def replace_api_keys(self, name: str, key_hash: str, now: datetime) -> None:
         """Make `key_hash` the account's only key, in one transaction; `AccountNotFound` if there is none."""
         async with self._database.transaction() as connection:
-            if not await _account_exists(connection, name):
+            if not await _fetch_all(connection, SQL.account_exists, (name,)):
                 raise AccountNotFound(f"no account named `{name}`")
-            await connection.execute("DELETE FROM api_keys WHERE account_name = ?", (name,))
-            await connection.execute(
-                "INSERT INTO api_keys (key_hash, account_name, created_at) VALUES (?, ?, ?)",
-                (key_hash, name, utc_text(now)),
-            )
+            await connection.execute(SQL.delete_api_keys, (name,))
+            await connection.execute(SQL.insert_api_key, (key_hash, name, utc_text(now)))
 
     async def add_binding(self, binding: Binding, snapshot: WabaSnapshot) -> Binding:
         """Store a binding, its WABA's ownership and the WABA's snapshot in one transaction.
@@ -139,23 +116,9 @@ class SqliteStorage(SqliteHistory):
                 # Queued together; a WABA's first binding finds no snapshot stored, and is done in these three.
                 _, _, first_snapshot = await fetch_together(
                     connection,
-                    (
-                        "INSERT INTO wabas (waba_id, account_name, bound_at) VALUES (?, ?, ?)"
-                        " ON CONFLICT (waba_id) DO NOTHING",
-                        (binding.waba_id, binding.account_name, bound_at),
-                    ),
-                    (
-                        "INSERT INTO bindings (phone_number_id, waba_id, account_name, phone_number, bound_at)"
-                        " VALUES (?, ?, ?, ?, ?)",
-                        (
-                            binding.phone_number_id,
-                            binding.waba_id,
-                            binding.account_name,
-                            binding.phone_number,
-                            bound_at,
-                        ),
-                    ),
-                    insert_first_snapshot(snapshot),
+                    (SQL.insert_waba, (binding.waba_id, binding.account_name, bound_at)),
+                    (SQL.insert_binding, binding_parameters(binding, bound_at)),
+                    history.insert_first_snapshot(snapshot),
                 )
                 stored = msgspec.structs.replace(binding, bound_at=from_utc_text(bound_at))
             except sqlite3.IntegrityError:
@@ -164,7 +127,7 @@ class SqliteStorage(SqliteHistory):
                     raise  # no conflict the domain knows of: a bug to see, not a user's error
                 stored, first_snapshot = existing, []
             if not first_snapshot:  # a snapshot was stored before: compared, and replaced if older
-                await replace_snapshot(connection, snapshot, "bind")
+                await history.replace_snapshot(connection, snapshot, "bind")
         return stored
 
     async def remove_binding(self, account_name: str, waba_id: str, phone_number_id: str) -> Binding:
@@ -173,62 +136,61 @@ class SqliteStorage(SqliteHistory):
         The WABA's history and webhook events stay: history outlives bindings.
         """
         async with self._database.transaction() as connection:
-            rows = await _fetch_all(
-                connection,
-                "DELETE FROM bindings WHERE phone_number_id = ? AND account_name = ? AND waba_id = ?"
-                " RETURNING account_name, waba_id, phone_number_id, phone_number, bound_at",
-                (phone_number_id, account_name, waba_id),
-            )
+            rows = await _fetch_all(connection, SQL.delete_binding, (phone_number_id, account_name, waba_id))
             if not rows:
                 raise BindingNotFound(
                     f"account `{account_name}` has no binding of phone number `{phone_number_id}` in WABA `{waba_id}`"
                 )
-            await connection.execute(
-                "DELETE FROM wabas WHERE waba_id = ? AND NOT EXISTS (SELECT 1 FROM bindings WHERE waba_id = ?)",
-                (waba_id, waba_id),
-            )
-        return _binding(rows[0])
+            await connection.execute(SQL.delete_unbound_waba, (waba_id, waba_id))
+        return binding_from_row(rows[0], from_utc_text)
 
     async def find_binding(self, phone_number_id: str) -> Binding | None:
         """The binding of a phone number, whichever account holds it."""
-        rows = await self._database.fetch_all(
-            "SELECT account_name, waba_id, phone_number_id, phone_number, bound_at FROM bindings"
-            " WHERE phone_number_id = ?",
-            (phone_number_id,),
-        )
-        return _binding(rows[0]) if rows else None
+        rows = await self._database.fetch_all(SQL.find_binding, (phone_number_id,))
+        return binding_from_row(rows[0], from_utc_text) if rows else None
 
     async def waba_owner(self, waba_id: str) -> str | None:
         """The name of the account the WABA is bound to, if any."""
-        rows = await self._database.fetch_all("SELECT account_name FROM wabas WHERE waba_id = ?", (waba_id,))
+        rows = await self._database.fetch_all(SQL.waba_owner, (waba_id,))
         return str(rows[0][0]) if rows else None
 
     async def list_bindings(self, account_name: str | None = None) -> list[Binding]:
         """Bindings of one account, or of all, by account, binding time and phone number id."""
         if account_name is None:
-            rows = await self._database.fetch_all(
-                "SELECT account_name, waba_id, phone_number_id, phone_number, bound_at FROM bindings"
-                " ORDER BY account_name, bound_at, phone_number_id"
-            )
+            rows = await self._database.fetch_all(SQL.list_bindings)
         else:
-            rows = await self._database.fetch_all(
-                "SELECT account_name, waba_id, phone_number_id, phone_number, bound_at FROM bindings"
-                " WHERE account_name = ? ORDER BY bound_at, phone_number_id",
-                (account_name,),
-            )
-        return [_binding(row) for row in rows]
+            rows = await self._database.fetch_all(SQL.list_account_bindings, (account_name,))
+        return [binding_from_row(row, from_utc_text) for row in rows]
 
     async def account_waba_ids(self, account_name: str) -> list[str]:
         """The WABAs bound to an account, ordered by first binding time."""
-        rows = await self._database.fetch_all(
-            "SELECT waba_id FROM wabas WHERE account_name = ? ORDER BY bound_at, waba_id", (account_name,)
-        )
+        rows = await self._database.fetch_all(SQL.account_waba_ids, (account_name,))
         return [waba_id for (waba_id,) in rows]
 
     async def all_bound_waba_ids(self) -> list[str]:
         """Every bound WABA, ordered by first binding time."""
-        rows = await self._database.fetch_all("SELECT waba_id FROM wabas ORDER BY bound_at, waba_id")
+        rows = await self._database.fetch_all(SQL.all_bound_waba_ids)
         return [waba_id for (waba_id,) in rows]
+
+    async def get_snapshot(self, waba_id: str) -> WabaSnapshot | None:
+        """The WABA's last stored snapshot, if it is bound and has one."""
+        rows = await self._database.fetch_all(SQL.get_snapshot, (waba_id,))
+        return decode_snapshot(rows[0][0]) if rows else None
+
+    async def save_snapshot(self, snapshot: WabaSnapshot, source: ChangeSource) -> list[Change]:
+        """Replace the WABA's snapshot and record what changed; `[]` and nothing stored if it is unbound."""
+        async with self._database.transaction() as connection:
+            return await history.replace_snapshot(connection, snapshot, source)
+
+    async def set_waba_review_status(
+        self, waba_id: str, review_status: str, at: datetime, source: ChangeSource
+    ) -> list[Change]:
+        """Set the review status in the WABA's snapshot and record the change; `[]` if unchanged or unbound.
+
+        The snapshot keeps its fetch time: the rest of its data is no fresher than before.
+        """
+        async with self._database.transaction() as connection:
+            return await history.set_review_status(connection, waba_id, review_status, at, source)
 
     def lock_refresh(self, waba_id: str) -> AbstractAsyncContextManager[WabaSnapshot | None]:
         """Hold the WABA's refresh lease, shared by every process on this file; yields the stored snapshot."""
@@ -238,51 +200,49 @@ class SqliteStorage(SqliteHistory):
         """Claim the WABA for `holder`'s background sync until `until`; False while another holds it."""
         return await self._coordination.claim_for_sync(waba_id, holder, until, now)
 
+    async def expire_snapshot(self, waba_id: str) -> None:
+        """Make the WABA's snapshot due for a refresh and too old to be served stale; nothing if it has none."""
+        async with self._database.transaction() as connection:
+            await history.expire_stored_snapshot(connection, waba_id)
+
+    async def list_history(self, waba_id: str | None = None, phone_number_id: str | None = None) -> list[Change]:
+        """Recorded changes, oldest first (in recording order for equal times), optionally filtered."""
+        sql, parameters = SQL.history_query(waba_id, phone_number_id)
+        return [change_from_row(row, from_utc_text) for row in await self._database.fetch_all(sql, parameters)]
+
+    async def record_webhook_event(self, event: WebhookEvent) -> bool:
+        """Keep a webhook event; False when one with the same fingerprint is recorded already."""
+        async with self._database.transaction() as connection:
+            inserted = await _fetch_all(connection, SQL.record_webhook_event, webhook_event_parameters(event, utc_text))
+        return bool(inserted)
+
+    async def list_webhook_events(self, waba_id: str | None = None) -> list[WebhookEvent]:
+        """Recorded webhook events, oldest first (in recording order for equal times), optionally of one WABA."""
+        if waba_id is None:
+            rows = await self._database.fetch_all(SQL.list_webhook_events)
+        else:
+            rows = await self._database.fetch_all(SQL.list_waba_webhook_events, (waba_id,))
+        return [webhook_event_from_row(row, from_utc_text) for row in rows]
+
 
 async def _binding_in_the_way(connection: aiosqlite.Connection, binding: Binding) -> Binding | None:
     """The same binding stored already, or raise the domain error that explains why the schema refused it."""
-    if not await _account_exists(connection, binding.account_name):
-        raise AccountNotFound(f"no account named `{binding.account_name}`")
-    rows = await _fetch_all(
+    accounts, bindings, owners = await fetch_together(
         connection,
-        "SELECT account_name, waba_id, phone_number_id, phone_number, bound_at FROM bindings WHERE phone_number_id = ?",
-        (binding.phone_number_id,),
+        (SQL.account_exists, (binding.account_name,)),
+        (SQL.find_binding, (binding.phone_number_id,)),
+        (SQL.waba_owner, (binding.waba_id,)),
     )
-    existing = _binding(rows[0]) if rows else None
-    # The phone number is checked first: racing binds of one number (of one WABA) all get 40901.
-    if existing is not None and existing.account_name != binding.account_name:
-        raise PhoneNumberBoundToAnotherAccount(f"phone number `{binding.phone_number_id}` is bound to another account")
-    owners = await _fetch_all(connection, "SELECT account_name FROM wabas WHERE waba_id = ?", (binding.waba_id,))
-    if owners and owners[0][0] != binding.account_name:
-        raise WabaBoundToAnotherAccount(f"WABA `{binding.waba_id}` is bound to another account")
-    if existing is None:
-        return None
-    if existing.waba_id != binding.waba_id:
-        raise PhoneNumberNotInWaba(
-            f"phone number `{binding.phone_number_id}` is not a phone number of WABA `{binding.waba_id}`"
-        )
-    return existing
-
-
-async def _account_exists(connection: aiosqlite.Connection, name: str) -> bool:
-    return bool(await _fetch_all(connection, "SELECT 1 FROM accounts WHERE name = ?", (name,)))
+    if not accounts:
+        raise AccountNotFound(f"no account named `{binding.account_name}`")
+    return check_binding_conflicts(
+        binding.account_name,
+        binding.waba_id,
+        binding.phone_number_id,
+        phone_binding=binding_from_row(bindings[0], from_utc_text) if bindings else None,
+        waba_owner=owners[0][0] if owners else None,
+    )
 
 
 async def _fetch_all(connection: aiosqlite.Connection, sql: str, parameters: tuple[Any, ...]) -> list[Any]:
     return list(await connection.execute_fetchall(sql, parameters))
-
-
-def _account(row: Any) -> Account:
-    name, enabled, created_at = row
-    return Account(name=name, enabled=bool(enabled), created_at=from_utc_text(created_at))
-
-
-def _binding(row: Any) -> Binding:
-    account_name, waba_id, phone_number_id, phone_number, bound_at = row
-    return Binding(
-        account_name=account_name,
-        waba_id=waba_id,
-        phone_number_id=phone_number_id,
-        phone_number=phone_number,
-        bound_at=from_utc_text(bound_at),
-    )

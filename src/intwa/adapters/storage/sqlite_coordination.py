@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
-from intwa.adapters.storage.sqlite_database import SqliteDatabase, from_utc_text, utc_text
+from intwa.adapters.storage.sqlite_database import SQL, SqliteDatabase, from_utc_text, utc_text
 from intwa.domain.models import WabaSnapshot
 
 LEASE = timedelta(seconds=30)
@@ -21,10 +21,6 @@ POLL_SECONDS = 0.02
 _TAKE_LEASE = """INSERT INTO refresh_leases (waba_id, holder, expires_at) VALUES (?, ?, ?)
     ON CONFLICT (waba_id) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
     WHERE refresh_leases.expires_at < ?
-    RETURNING holder"""
-_CLAIM = """INSERT INTO sync_claims (waba_id, holder, claimed_until) VALUES (?, ?, ?)
-    ON CONFLICT (waba_id) DO UPDATE SET holder = excluded.holder, claimed_until = excluded.claimed_until
-    WHERE sync_claims.claimed_until < ? OR sync_claims.holder = excluded.holder
     RETURNING holder"""
 
 
@@ -64,7 +60,9 @@ class SqliteCoordination:
     async def claim_for_sync(self, waba_id: str, holder: str, until: datetime, now: datetime) -> bool:
         """Claim the WABA for `holder` until `until` when unclaimed, expired at `now`, or held by `holder`."""
         async with self._database.transaction() as connection:
-            claimed = await connection.execute_fetchall(_CLAIM, (waba_id, holder, utc_text(until), utc_text(now)))
+            claimed = await connection.execute_fetchall(
+                SQL.claim_for_sync, (waba_id, holder, utc_text(until), utc_text(now))
+            )
         return bool(list(claimed))
 
     async def _take_lease(self, waba_id: str, holder: str) -> None:

@@ -7,11 +7,17 @@ import contextlib
 import sqlite3
 from collections.abc import AsyncIterator, Iterable
 from contextlib import AsyncExitStack, asynccontextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import aiosqlite
+
+from intwa.adapters.storage.rows import aware_utc
+from intwa.adapters.storage.statements import Statements
+
+SQL = Statements()
+"""The shared statements, as SQLite takes them."""
 
 _SHARED_PRAGMAS = ("PRAGMA busy_timeout = 5000", "PRAGMA foreign_keys = ON")
 # FULL syncs the WAL on every commit, so a committed binding survives a crash or a power loss.
@@ -107,9 +113,7 @@ async def _connect(stack: AsyncExitStack, path: str, pragmas: Iterable[str]) -> 
 
 def utc_text(moment: datetime) -> str:
     """An aware datetime as RFC 3339 UTC text of fixed width, so that text order is time order."""
-    if moment.tzinfo is None:
-        raise ValueError(f"naive datetime {moment}: intwa stores timezone-aware times only")
-    return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    return aware_utc(moment).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def from_utc_text(text: str) -> datetime:

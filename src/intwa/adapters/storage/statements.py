@@ -1,0 +1,102 @@
+"""The statements SQLite and PostgreSQL run alike, written once with `?` placeholders.
+
+SQLite runs them as written. The PostgreSQL adapter numbers their placeholders once, when it is
+imported (`numbered`, as aiosql's adapters prepare SQL for asyncpg), so no request rewrites SQL. What
+differs between the dialects stays in each one's modules: locking, leases, savepoints and the schema.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+_SELECT_BINDINGS = "SELECT account_name, waba_id, phone_number_id, phone_number, bound_at FROM bindings"
+_SELECT_HISTORY = "SELECT at, waba_id, phone_number_id, field, old, new, source FROM history"
+_SELECT_EVENTS = "SELECT received_at, object_id, waba_id, field, event, payload, fingerprint FROM webhook_events"
+
+
+class Statements(NamedTuple):
+    """Every shared statement in one dialect's placeholders: as constructed, SQLite's `?`."""
+
+    # accounts and their keys
+    insert_account: str = "INSERT INTO accounts (name, enabled, created_at) VALUES (?, ?, ?)"
+    insert_api_key: str = "INSERT INTO api_keys (key_hash, account_name, created_at) VALUES (?, ?, ?)"
+    delete_api_keys: str = "DELETE FROM api_keys WHERE account_name = ?"
+    account_exists: str = "SELECT 1 FROM accounts WHERE name = ?"
+    get_account: str = "SELECT name, enabled, created_at FROM accounts WHERE name = ?"
+    find_account_by_key_hash: str = (
+        "SELECT a.name, a.enabled, a.created_at FROM api_keys AS k JOIN accounts AS a ON a.name = k.account_name"
+        " WHERE k.key_hash = ?"
+    )
+    list_accounts: str = """SELECT a.name, a.enabled, a.created_at,
+           (SELECT count(*) FROM wabas AS w WHERE w.account_name = a.name),
+           (SELECT count(*) FROM bindings AS b WHERE b.account_name = a.name)
+       FROM accounts AS a ORDER BY a.name"""
+    set_account_enabled: str = "UPDATE accounts SET enabled = ? WHERE name = ? RETURNING name, enabled, created_at"
+
+    # bindings, and the WABAs they bind to an account
+    insert_waba: str = (
+        "INSERT INTO wabas (waba_id, account_name, bound_at) VALUES (?, ?, ?) ON CONFLICT (waba_id) DO NOTHING"
+    )
+    insert_binding: str = (
+        "INSERT INTO bindings (phone_number_id, waba_id, account_name, phone_number, bound_at) VALUES (?, ?, ?, ?, ?)"
+    )
+    delete_binding: str = (
+        "DELETE FROM bindings WHERE phone_number_id = ? AND account_name = ? AND waba_id = ?"
+        " RETURNING account_name, waba_id, phone_number_id, phone_number, bound_at"
+    )
+    # The WABA id twice: the statement takes it twice, in either dialect.
+    delete_unbound_waba: str = (
+        "DELETE FROM wabas WHERE waba_id = ? AND NOT EXISTS (SELECT 1 FROM bindings WHERE waba_id = ?)"
+    )
+    find_binding: str = f"{_SELECT_BINDINGS} WHERE phone_number_id = ?"
+    list_bindings: str = f"{_SELECT_BINDINGS} ORDER BY account_name, bound_at, phone_number_id"
+    list_account_bindings: str = f"{_SELECT_BINDINGS} WHERE account_name = ? ORDER BY bound_at, phone_number_id"
+    waba_owner: str = "SELECT account_name FROM wabas WHERE waba_id = ?"
+    account_waba_ids: str = "SELECT waba_id FROM wabas WHERE account_name = ? ORDER BY bound_at, waba_id"
+    all_bound_waba_ids: str = "SELECT waba_id FROM wabas ORDER BY bound_at, waba_id"
+
+    # snapshots and the history of their changes
+    get_snapshot: str = "SELECT snapshot FROM waba_snapshots WHERE waba_id = ?"
+    write_snapshot: str = """INSERT INTO waba_snapshots (waba_id, snapshot, fetched_at) VALUES (?, ?, ?)
+           ON CONFLICT (waba_id) DO UPDATE SET snapshot = excluded.snapshot, fetched_at = excluded.fetched_at"""
+    record_change: str = (
+        "INSERT INTO history (at, waba_id, phone_number_id, field, old, new, source) VALUES (?, ?, ?, ?, ?, ?, ?)"
+    )
+    # One fixed statement per combination of filters, so that the database can use the matching index.
+    list_history: str = f"{_SELECT_HISTORY} ORDER BY at, id"
+    list_waba_history: str = f"{_SELECT_HISTORY} WHERE waba_id = ? ORDER BY at, id"
+    list_phone_number_history: str = f"{_SELECT_HISTORY} WHERE phone_number_id = ? ORDER BY at, id"
+    list_waba_phone_number_history: str = f"{_SELECT_HISTORY} WHERE waba_id = ? AND phone_number_id = ? ORDER BY at, id"
+
+    # webhook events
+    record_webhook_event: str = (
+        "INSERT INTO webhook_events (fingerprint, received_at, object_id, waba_id, field, event, payload)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (fingerprint) DO NOTHING RETURNING id"
+    )
+    list_webhook_events: str = f"{_SELECT_EVENTS} ORDER BY received_at, id"
+    list_waba_webhook_events: str = f"{_SELECT_EVENTS} WHERE waba_id = ? ORDER BY received_at, id"
+
+    # background-sync claims
+    claim_for_sync: str = """INSERT INTO sync_claims (waba_id, holder, claimed_until) VALUES (?, ?, ?)
+    ON CONFLICT (waba_id) DO UPDATE SET holder = excluded.holder, claimed_until = excluded.claimed_until
+    WHERE sync_claims.claimed_until < ? OR sync_claims.holder = excluded.holder
+    RETURNING holder"""
+
+    def history_query(self, waba_id: str | None, phone_number_id: str | None) -> tuple[str, tuple[str, ...]]:
+        """The history statement for the filters given, and its arguments."""
+        if waba_id is None:
+            if phone_number_id is None:
+                return self.list_history, ()
+            return self.list_phone_number_history, (phone_number_id,)
+        if phone_number_id is None:
+            return self.list_waba_history, (waba_id,)
+        return self.list_waba_phone_number_history, (waba_id, phone_number_id)
+
+
+def numbered(sql: str) -> str:
+    """The statement with its `?` placeholders numbered `$1`, `$2`, … in order, as asyncpg takes them.
+
+    Every `?` is a placeholder: the shared statements hold no `?` in a literal or an operator.
+    """
+    pieces = sql.split("?")
+    return "".join(f"{piece}${number}" for number, piece in enumerate(pieces[:-1], 1)) + pieces[-1]
