@@ -52,6 +52,10 @@ class SharedTasks(Generic[T]):
         """Later callers get a task of their own; one under way runs on for those who have it."""
         self._tasks.pop(key, None)
 
+    def forget_all(self) -> None:
+        """`forget` every key."""
+        self._tasks.clear()
+
     async def wait_all(self) -> None:
         """Wait until every task, and any started meanwhile, has ended."""
         while self._tasks:

@@ -12,7 +12,8 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from functools import partial
+from typing import Generic, TypeVar
 
 from intwa.domain.models import (
     Account,
@@ -24,6 +25,7 @@ from intwa.domain.models import (
     WebhookEvent,
 )
 from intwa.domain.ports import Storage
+from intwa.domain.shared_tasks import SharedTasks
 
 T = TypeVar("T")
 
@@ -38,15 +40,15 @@ class _Table(Generic[T]):
 
     def __init__(self) -> None:
         self.entries: dict[str, tuple[float, T]] = {}
-        self.loading: dict[str, asyncio.Task[T]] = {}
+        self.loading: SharedTasks[T] = SharedTasks("read")
 
     def forget(self, key: str) -> None:
         self.entries.pop(key, None)
-        self.loading.pop(key, None)  # a read under way may have missed the write: later readers don't join it
+        self.loading.forget(key)  # a read under way may have missed the write: later readers don't join it
 
     def clear(self) -> None:
         self.entries.clear()
-        self.loading.clear()
+        self.loading.forget_all()
 
 
 class ReadCachingStorage:
@@ -81,12 +83,7 @@ class ReadCachingStorage:
 
         The read runs as a task of its own, so a reader that goes away does not cancel it for the others.
         """
-        task = table.loading.get(key)
-        if task is None:
-            task = asyncio.ensure_future(self._read_into(table, key, read))
-            task.add_done_callback(_retrieve_exception)  # the waiters may all have gone
-            table.loading[key] = task
-        return await asyncio.shield(task)
+        return await table.loading.join(key, partial(self._read_into, table, key, read))
 
     async def _read_into(self, table: _Table[T], key: str, read: Callable[[str], Awaitable[T]]) -> T:
         expires = self._monotonic() + self._max_age
@@ -94,9 +91,9 @@ class ReadCachingStorage:
         try:
             value = await read(key)
         finally:
-            forgotten = table.loading.get(key) is not this  # a write through this process forgot the key
+            forgotten = not table.loading.is_current(key, this)  # a write through this process forgot the key
             if not forgotten:
-                del table.loading[key]
+                table.loading.forget(key)
         if not forgotten:
             if len(table.entries) >= MAX_ENTRIES:
                 table.entries.clear()
@@ -238,8 +235,3 @@ class ReadCachingStorage:
 
     async def record_webhook_event(self, event: WebhookEvent) -> bool:
         return await self._storage.record_webhook_event(event)
-
-
-def _retrieve_exception(task: asyncio.Task[Any]) -> None:
-    if not task.cancelled():
-        task.exception()
