@@ -11,7 +11,7 @@ import msgspec
 
 from intwa.domain.binding_conflicts import check_binding_conflicts
 from intwa.domain.errors import AccountAlreadyExists, AccountNotFound, BindingNotFound
-from intwa.domain.history import changes_between
+from intwa.domain.history import changes_on_replace, with_review_status
 from intwa.domain.models import (
     EXPIRED_AT,
     Account,
@@ -153,12 +153,10 @@ class InMemoryStorage:
         self, waba_id: str, review_status: str, at: datetime, source: ChangeSource
     ) -> list[Change]:
         stored = self.snapshots.get(waba_id)
-        if stored is None or stored.waba.review_status == review_status:
+        update = None if stored is None else with_review_status(stored, review_status, at.astimezone(UTC), source)
+        if update is None:
             return []
-        updated = msgspec.structs.replace(
-            stored, waba=msgspec.structs.replace(stored.waba, review_status=review_status)
-        )
-        changes = changes_between(stored, updated, at=at.astimezone(UTC), source=source)
+        updated, changes = update
         self.snapshots[waba_id] = updated
         self.history.extend(changes)
         return changes
@@ -208,10 +206,9 @@ class InMemoryStorage:
         if snapshot.waba.id not in self.wabas:
             return []
         snapshot = _in_utc(snapshot)
-        stored = self.snapshots.get(snapshot.waba.id)
-        if stored is not None and stored.fetched_at > snapshot.fetched_at:
+        changes = changes_on_replace(self.snapshots.get(snapshot.waba.id), snapshot, source)
+        if changes is None:
             return []
-        changes = changes_between(stored, snapshot, at=snapshot.fetched_at, source=source)
         self.snapshots[snapshot.waba.id] = snapshot
         self.history.extend(changes)
         return changes

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import msgspec
+
 from intwa.domain import validation
 from intwa.domain.models import Change, ChangeSource, PhoneNumber, TrackedField, Waba, WabaSnapshot
 from intwa.domain.ports import Storage
@@ -33,6 +35,31 @@ def changes_between(old: WabaSnapshot | None, new: WabaSnapshot, *, at: datetime
         if before is not None:
             changes.extend(_phone_changes(new.waba.id, before, phone, at, source))
     return changes
+
+
+def changes_on_replace(
+    stored: WabaSnapshot | None, snapshot: WabaSnapshot, source: ChangeSource
+) -> list[Change] | None:
+    """What storing `snapshot` in place of `stored` records, at its fetch time; None when it must not be stored.
+
+    A snapshot older than the stored one (a slower refresh finishing after a newer one) is not stored.
+    """
+    if stored is not None and stored.fetched_at > snapshot.fetched_at:
+        return None
+    return changes_between(stored, snapshot, at=snapshot.fetched_at, source=source)
+
+
+def with_review_status(
+    stored: WabaSnapshot, review_status: str, at: datetime, source: ChangeSource
+) -> tuple[WabaSnapshot, list[Change]] | None:
+    """The stored snapshot with a new review status, and the change it records; None when it is the same.
+
+    The snapshot keeps its fetch time: the rest of its data is no fresher than before.
+    """
+    if stored.waba.review_status == review_status:
+        return None
+    updated = msgspec.structs.replace(stored, waba=msgspec.structs.replace(stored.waba, review_status=review_status))
+    return updated, changes_between(stored, updated, at=at, source=source)
 
 
 def _waba_changes(old: Waba, new: Waba, at: datetime, source: ChangeSource) -> list[Change]:

@@ -12,7 +12,7 @@ import msgspec
 
 from intwa.adapters.storage.postgres_database import SQL, Connection
 from intwa.adapters.storage.rows import aware_utc, change_parameters, decode_snapshot, encode_snapshot
-from intwa.domain.history import changes_between
+from intwa.domain.history import changes_on_replace, with_review_status
 from intwa.domain.models import EXPIRED_AT, Change, ChangeSource, WabaSnapshot
 
 LOCK_WABA = f"{SQL.waba_owner} FOR NO KEY UPDATE"
@@ -31,9 +31,9 @@ async def replace_snapshot(connection: Connection, snapshot: WabaSnapshot, sourc
     bound, stored = await _locked_snapshot(connection, snapshot.waba.id)
     if not bound:
         return []
-    if stored is not None and stored.fetched_at > snapshot.fetched_at:
-        return []  # a slower refresh finished after a newer one: its older data is not stored
-    changes = changes_between(stored, snapshot, at=snapshot.fetched_at, source=source)
+    changes = changes_on_replace(stored, snapshot, source)
+    if changes is None:
+        return []
     await _write_snapshot(connection, snapshot)
     await _record(connection, changes)
     return changes
@@ -44,10 +44,10 @@ async def set_review_status(
 ) -> list[Change]:
     """Set the review status in the WABA's stored snapshot and record the change; `[]` if unchanged or unbound."""
     _, stored = await _locked_snapshot(connection, waba_id)
-    if stored is None or stored.waba.review_status == review_status:
+    update = None if stored is None else with_review_status(stored, review_status, aware_utc(at), source)
+    if update is None:
         return []
-    updated = msgspec.structs.replace(stored, waba=msgspec.structs.replace(stored.waba, review_status=review_status))
-    changes = changes_between(stored, updated, at=aware_utc(at), source=source)
+    updated, changes = update
     await _write_snapshot(connection, updated)
     await _record(connection, changes)
     return changes
