@@ -214,7 +214,7 @@ async def test_unknown_keys_around_a_known_change_are_ignored_and_the_change_app
             "new_key": [1],
             "entry": [
                 {
-                    "id": META_WABA_ID,
+                    "id": "278990000099999",  # a WABA that is not bound
                     "time": 1,
                     "x": {},
                     "changes": [
@@ -235,7 +235,7 @@ async def test_unknown_keys_around_a_known_change_are_ignored_and_the_change_app
         },
         {"object": "whatsapp_business_account", "entry": [{"id": META_WABA_ID}, "odd", {"changes": None}]},
     ],
-    ids=["unknown field", "unknown keys and an unknown phone", "unknown object", "entries without changes"],
+    ids=["unknown field", "unknown keys and an unbound WABA's phone", "unknown object", "entries without changes"],
 )
 async def test_unknown_fields_and_keys_are_accepted_and_change_nothing(
     api: Api, storage: Storage, fake_provider: FakeProvider, apply_webhook: ApplyWebhook, payload: Any

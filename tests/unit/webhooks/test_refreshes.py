@@ -75,10 +75,8 @@ async def test_an_update_during_a_refresh_refreshes_once_more(
 
 
 @pytest.mark.usefixtures("bound")
-@pytest.mark.parametrize(
-    "value", [{"display_phone_number": "16315550000"}, {"display_phone_number": ""}, {}, None, "16315555555"]
-)
-async def test_an_update_of_an_unknown_phone_number_refreshes_nothing(
+@pytest.mark.parametrize("value", [{"display_phone_number": ""}, {}, None, "16315555555"])
+async def test_an_update_that_names_no_phone_number_refreshes_nothing(
     apply_webhook: ApplyWebhook, provider: FakeProvider, value: Any
 ) -> None:
     calls = fetches(provider)
@@ -88,6 +86,21 @@ async def test_an_update_of_an_unknown_phone_number_refreshes_nothing(
 
     assert receipt == WebhookReceipt(ignored=1)
     assert fetches(provider) == calls
+
+
+@pytest.mark.usefixtures("bound")
+@pytest.mark.parametrize("field", ["phone_number_quality_update", "phone_number_name_update"])
+async def test_an_update_of_a_number_not_in_the_snapshot_yet_refreshes_its_bound_waba(
+    apply_webhook: ApplyWebhook, provider: FakeProvider, field: str
+) -> None:
+    # A number added to the WABA after it was bound is not in the snapshot; Meta's update is its first news.
+    calls = fetches(provider)
+
+    receipt = await apply_webhook(notification(field, {"display_phone_number": "16315550000", "event": "UPGRADE"}))
+    await apply_webhook.drain()
+
+    assert receipt == WebhookReceipt(applied=1)
+    assert fetches(provider) == calls + 2  # the WABA and its phone numbers
 
 
 async def test_an_update_of_an_unbound_wabas_phone_refreshes_nothing(

@@ -120,10 +120,9 @@ class ApplyWebhook:
         digits = display_number_digits(value.display_phone_number or "") if value is not None else ""
         if not digits:
             return _odd(entry, change)
-        snapshot = await self._storage.get_snapshot(entry.id)
-        phones = () if snapshot is None else snapshot.phone_numbers
-        if not any(display_number_digits(phone.display_phone_number) == digits for phone in phones):
-            logger.info("ignored %s: phone number %s is not known in a bound WABA %s", change.field, digits, entry.id)
+        # Refreshed also when the number is not in the snapshot yet: it may have been added since (SPEC §3.9).
+        if await self._storage.waba_owner(entry.id) is None:
+            logger.info("ignored %s of phone number %s: WABA %s is not bound", change.field, digits, entry.id)
             return False
         self._schedule_refresh(entry.id)
         return True
