@@ -6,6 +6,7 @@ import copy
 import hashlib
 import hmac
 import json
+from pathlib import Path
 from typing import Any
 
 from tests.conftest import FAKE_DATA, GRAPH_FIXTURES
@@ -54,3 +55,10 @@ def notification(field: str, value: Any, *, entry_id: str = META_WABA_ID, time: 
     return json.dumps(
         {"object": "whatsapp_business_account", "entry": [{"id": entry_id, "time": time, "changes": [change]}]}
     ).encode()
+
+
+def write_fake_data_with_meta_waba(folder: Path) -> Path:
+    """`fake_data_with_meta_waba()` written as a fake data file in `folder`."""
+    path = folder / "fake-data.json"
+    path.write_text(json.dumps(fake_data_with_meta_waba()), encoding="utf-8")
+    return path

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,7 @@ from intwa.entrypoints.composition import resolve
 from tests.conftest import PHONE_ID, WABA_ID
 from tests.fakes.clock import FakeClock
 from tests.http.conftest import ACCOUNT, Api
-from tests.webhook_examples import APP_SECRET, fake_data_with_meta_waba, notification, sign
+from tests.webhook_examples import APP_SECRET, notification, sign, write_fake_data_with_meta_waba
 
 PHONE_INFO_ROUTE = "/intwa-api/whatsapp/account/phoneInfo"
 TTL = 300
@@ -25,9 +24,7 @@ Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
 @pytest.fixture
 def fake_data_path(tmp_path: Path) -> Path:
-    path = tmp_path / "fake-data.json"
-    path.write_text(json.dumps(fake_data_with_meta_waba()), encoding="utf-8")
-    return path
+    return write_fake_data_with_meta_waba(tmp_path)
 
 
 @pytest.fixture

@@ -24,9 +24,9 @@ from tests.webhook_examples import (
     META_PARTNER_BUSINESS_ID,
     META_PHONE_ID,
     META_WABA_ID,
-    fake_data_with_meta_waba,
     fixture_body,
     sign,
+    write_fake_data_with_meta_waba,
 )
 
 WEBHOOK = "/intwa-api/whatsapp/webhook"
@@ -36,9 +36,7 @@ SUCCESS = {"code": 0, "message": "Success", "data": None}
 
 @pytest.fixture
 def fake_data_path(tmp_path: Path) -> Path:
-    path = tmp_path / "fake-data.json"
-    path.write_text(json.dumps(fake_data_with_meta_waba()), encoding="utf-8")
-    return path
+    return write_fake_data_with_meta_waba(tmp_path)
 
 
 @pytest.fixture

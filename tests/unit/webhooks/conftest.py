@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -14,14 +13,12 @@ from intwa.domain.snapshots import Snapshots
 from intwa.domain.webhooks.apply import ApplyWebhook
 from tests.fakes.clock import FakeClock
 from tests.fakes.storage import InMemoryStorage
-from tests.webhook_examples import META_PHONE_ID, META_WABA_ID, fake_data_with_meta_waba
+from tests.webhook_examples import META_PHONE_ID, META_WABA_ID, write_fake_data_with_meta_waba
 
 
 @pytest.fixture
 def fake_data_path(tmp_path: Path) -> Path:
-    path = tmp_path / "fake-data.json"
-    path.write_text(json.dumps(fake_data_with_meta_waba()), encoding="utf-8")
-    return path
+    return write_fake_data_with_meta_waba(tmp_path)
 
 
 @pytest.fixture
