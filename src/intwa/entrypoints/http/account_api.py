@@ -62,16 +62,14 @@ async def waba_info(request: Request[Any, Any, Any], services: NamedDependency[S
     return JsonAnswer.of(WabaInfoEnvelope(data=[WabaView.of(waba) for waba in wabas]))
 
 
-async def authorized(
-    request: Request[Any, Any, Any], services: NamedDependency[Services], body_type: type[BodyT]
-) -> BodyT:
+async def authorized(request: Request[Any, Any, Any], services: Services, body_type: type[BodyT]) -> BodyT:
     """The request's body once its key is authenticated and its `accountName` is the key's account.
 
     In that order: 40100/40300/42900 before 40000, and 40000 before the `accountName` check (40300).
     The body is read within `server.max_body_bytes` (41300 past it).
     """
     account = await authenticated(request.scope, services)
-    body = decode_body(await read_body(request.receive, services.settings.server.max_body_bytes), body_type)
+    body = decode_body(await read_body(request.receive, services.max_body_bytes), body_type)
     authorize(account, body.account_name)
     return body
 

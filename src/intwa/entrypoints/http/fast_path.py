@@ -79,9 +79,9 @@ class CallHandlerDirectly:
     """Route middleware of the directly served endpoints: calls the route's handler and sends its answer.
 
     It passes the handler what Litestar would: the request, and the value of the app's `services`
-    dependency (`Provide` of a plain function, asked once per handler). Litestar places this middleware
-    between its router and the route, so routing (404, 405), the exception handlers and the app's
-    middleware stay Litestar's; the route behind it (`app`) is not called. The handlers do not depend
+    dependency (`Provide` of a plain function that always answers the same object, so it is asked once).
+    Litestar places this middleware between its router and the route, so routing (404, 405), the
+    exception handlers and the app's middleware stay Litestar's; the route behind it (`app`) is not called. The handlers do not depend
     on it: without it Litestar would call them with the same arguments, only slower.
     """
 
@@ -89,13 +89,13 @@ class CallHandlerDirectly:
 
     def __init__(self, app: ASGIApp) -> None:
         self._app = app
-        self._services: dict[HTTPRouteHandler, Any] = {}
+        self._services: Any = None  # the app's one `services` value, asked on the first request
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         handler: HTTPRouteHandler = scope["route_handler"]  # type: ignore[assignment]  # set by the router
-        services = self._services.get(handler)
+        services = self._services
         if services is None:
-            services = self._services[handler] = handler.resolve_dependencies()["services"].dependency()
+            services = self._services = handler.resolve_dependencies()["services"].dependency()
         answer: JsonAnswer = await handler.fn(request=Request(scope, receive, send), services=services)
         await answer(scope, receive, send)
 

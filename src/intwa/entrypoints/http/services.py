@@ -36,6 +36,7 @@ class Services:
         "limit_requests",
         "list_phone_numbers",
         "list_wabas",
+        "max_body_bytes",
         "provider",
         "settings",
         "snapshots",
@@ -57,6 +58,7 @@ class Services:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self.max_body_bytes = settings.server.max_body_bytes  # read by every account request
         self.http_stats = HttpStats()
 
     async def start(self, container: Container) -> None:
