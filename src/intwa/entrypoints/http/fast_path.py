@@ -81,8 +81,9 @@ class CallHandlerDirectly:
     It passes the handler what Litestar would: the request, and the value of the app's `services`
     dependency (`Provide` of a plain function that always answers the same object, so it is asked once).
     Litestar places this middleware between its router and the route, so routing (404, 405), the
-    exception handlers and the app's middleware stay Litestar's; the route behind it (`app`) is not called. The handlers do not depend
-    on it: without it Litestar would call them with the same arguments, only slower.
+    exception handlers and the app's middleware stay Litestar's; the route behind it (`app`) is not
+    called. The handlers do not depend on it: without it Litestar would call them with the same
+    arguments, only slower.
     """
 
     __slots__ = ("_app", "_services")
