@@ -65,8 +65,7 @@ class Snapshots:
         self.stale_hits = 0
 
     async def current(self, waba_id: str, *, refresh: bool = False) -> WabaSnapshot:
-        """The WABA's snapshot to answer with: the stored one while younger than the TTL, else refreshed
-        first, or the stored one served stale while Meta cannot answer.
+        """The WABA's snapshot to answer with: stored and fresh, refreshed first, or stale while Meta can't answer.
 
         With `refresh`, the provider is asked whatever the snapshot's age, and its errors are raised.
         """
