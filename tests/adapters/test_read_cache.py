@@ -31,6 +31,18 @@ class CountingStorage(InMemoryStorage):
         self.reads["key"] += 1
         return await super().find_account_by_key_hash(key_hash)
 
+    async def account_waba_ids(self, account_name: str) -> list[str]:
+        self.reads["account wabas"] += 1
+        return await super().account_waba_ids(account_name)
+
+    async def get_snapshot(self, waba_id: str) -> WabaSnapshot | None:
+        self.reads["snapshot"] += 1
+        return await super().get_snapshot(waba_id)
+
+    async def account_snapshots(self, account_name: str) -> list[tuple[str, WabaSnapshot | None]]:
+        self.reads["account snapshots"] += 1
+        return await super().account_snapshots(account_name)
+
 
 class Monotonic:
     def __init__(self) -> None:
@@ -275,3 +287,174 @@ async def test_a_write_during_a_read_is_not_undone_by_the_read_finishing(
     assert remembered is not None
     assert not remembered.enabled
     assert held.reads["key"] == 2
+
+
+# an account's snapshots, read together
+
+OTHER_WABA_ID = "278990000057662"
+OTHER_PHONE_ID = "267300000093636"
+
+
+def snapshot_of(waba_id: str, phone_number_id: str, name: str = "PT TIG TECH", seconds: float = 0) -> WabaSnapshot:
+    return WabaSnapshot(
+        Waba(waba_id, name),
+        (PhoneNumber(phone_number_id, "+62 852-1234-0016"),),
+        fetched_at=NOW + timedelta(seconds=seconds),
+    )
+
+
+async def bind_two_wabas(storage: Storage) -> None:
+    """Bind two WABAs to IW0001, the first one first."""
+    await storage.add_binding(
+        Binding("IW0001", WABA_ID, PHONE_ID, "6285212340016", NOW), snapshot_of(WABA_ID, PHONE_ID)
+    )
+    later = NOW + timedelta(seconds=1)
+    other = Binding("IW0001", OTHER_WABA_ID, OTHER_PHONE_ID, "8613312345155", later)
+    await storage.add_binding(other, snapshot_of(OTHER_WABA_ID, OTHER_PHONE_ID))
+
+
+async def test_an_accounts_snapshots_are_read_once_and_then_answer_the_single_reads_too(
+    cached: ReadCachingStorage, inner: CountingStorage, monotonic: Monotonic
+) -> None:
+    await bind_two_wabas(inner)
+    expected = [(WABA_ID, snapshot_of(WABA_ID, PHONE_ID)), (OTHER_WABA_ID, snapshot_of(OTHER_WABA_ID, OTHER_PHONE_ID))]
+
+    assert await cached.account_snapshots("IW0001") == expected
+    monotonic.now += 0.5
+    assert await cached.account_snapshots("IW0001") == expected
+    assert await cached.account_waba_ids("IW0001") == [WABA_ID, OTHER_WABA_ID]
+    assert await cached.get_snapshot(OTHER_WABA_ID) == expected[1][1]
+
+    assert inner.reads == Counter({"account snapshots": 1})
+
+
+async def test_an_accounts_snapshots_come_from_the_single_reads_when_all_are_remembered(
+    cached: ReadCachingStorage, inner: CountingStorage
+) -> None:
+    await bind_two_wabas(inner)
+    await cached.account_waba_ids("IW0001")
+    await cached.get_snapshot(WABA_ID)
+    await cached.get_snapshot(OTHER_WABA_ID)
+
+    wabas = await cached.account_snapshots("IW0001")
+
+    assert wabas == [
+        (WABA_ID, snapshot_of(WABA_ID, PHONE_ID)),
+        (OTHER_WABA_ID, snapshot_of(OTHER_WABA_ID, OTHER_PHONE_ID)),
+    ]
+    assert inner.reads == Counter({"account wabas": 1, "snapshot": 2})
+
+
+async def test_one_forgotten_snapshot_makes_the_account_read_its_snapshots_together_again(
+    cached: ReadCachingStorage, inner: CountingStorage
+) -> None:
+    await bind_two_wabas(inner)
+    await cached.account_snapshots("IW0001")
+    renamed = snapshot_of(OTHER_WABA_ID, OTHER_PHONE_ID, name="PT TIG CODE", seconds=5)
+
+    await cached.save_snapshot(renamed, "request")
+
+    assert await cached.account_snapshots("IW0001") == [
+        (WABA_ID, snapshot_of(WABA_ID, PHONE_ID)),
+        (OTHER_WABA_ID, renamed),
+    ]
+    assert inner.reads == Counter({"account snapshots": 2})  # together, never one WABA after another
+
+
+async def test_an_accounts_snapshots_show_another_processs_change_after_at_most_a_second(
+    cached: ReadCachingStorage, inner: CountingStorage, monotonic: Monotonic
+) -> None:
+    await bind_two_wabas(inner)
+    await cached.account_snapshots("IW0001")
+    renamed = snapshot_of(WABA_ID, PHONE_ID, name="PT TIG TECH (renamed)", seconds=5)
+    await inner.save_snapshot(renamed, "request")  # written by another process
+
+    monotonic.now += 0.99
+    remembered = await cached.account_snapshots("IW0001")
+    monotonic.now += 0.02
+    seen = await cached.account_snapshots("IW0001")
+
+    assert remembered[0] == (WABA_ID, snapshot_of(WABA_ID, PHONE_ID))
+    assert seen[0] == (WABA_ID, renamed)
+    assert await cached.get_snapshot(WABA_ID) == renamed
+    assert inner.reads == Counter({"account snapshots": 2})
+
+
+async def test_a_waba_without_a_snapshot_is_listed_and_remembered_with_none(
+    cached: ReadCachingStorage, inner: CountingStorage
+) -> None:
+    await bind_two_wabas(inner)
+    del inner.snapshots[WABA_ID]
+
+    assert (await cached.account_snapshots("IW0001"))[0] == (WABA_ID, None)
+    assert await cached.get_snapshot(WABA_ID) is None
+    assert (await cached.account_snapshots("IW0001"))[0] == (WABA_ID, None)
+    assert inner.reads == Counter({"account snapshots": 1})
+
+
+class HeldAccountStorage(CountingStorage):
+    """Reads of an account's snapshots read the store at once and answer when the test lets them, in any order."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.answers: list[asyncio.Event] = []
+        self._arrived = asyncio.Condition()
+
+    async def account_snapshots(self, account_name: str) -> list[tuple[str, WabaSnapshot | None]]:
+        wabas = await super().account_snapshots(account_name)
+        answer = asyncio.Event()
+        async with self._arrived:
+            self.answers.append(answer)
+            self._arrived.notify_all()
+        await answer.wait()
+        return wabas
+
+    async def reads_held(self, count: int) -> None:
+        async with asyncio.timeout(5), self._arrived:
+            await self._arrived.wait_for(lambda: len(self.answers) >= count)
+
+
+@pytest.fixture
+async def held_account() -> HeldAccountStorage:
+    storage = HeldAccountStorage()
+    await storage.create_account("IW0001", "hash-1", NOW)
+    await bind_two_wabas(storage)
+    return storage
+
+
+async def test_concurrent_misses_of_an_accounts_snapshots_share_one_read(
+    held_account: HeldAccountStorage, monotonic: Monotonic
+) -> None:
+    cached = ReadCachingStorage(held_account, monotonic=monotonic)
+    readers = [asyncio.create_task(cached.account_snapshots("IW0001")) for _ in range(50)]
+    await held_account.reads_held(1)
+
+    held_account.answers[0].set()
+    results = await asyncio.gather(*readers)
+
+    assert all(result == results[0] for result in results)
+    assert len(results[0]) == 2
+    assert held_account.reads == Counter({"account snapshots": 1})
+
+
+async def test_a_snapshot_write_during_an_accounts_read_is_not_undone_by_the_read_finishing(
+    held_account: HeldAccountStorage, monotonic: Monotonic
+) -> None:
+    cached = ReadCachingStorage(held_account, monotonic=monotonic)
+    before = asyncio.create_task(cached.account_snapshots("IW0001"))
+    await held_account.reads_held(1)
+    renamed = snapshot_of(WABA_ID, PHONE_ID, name="PT TIG TECH (renamed)", seconds=5)
+
+    await cached.save_snapshot(renamed, "request")  # while the read that saw the old snapshot is under way
+    after = asyncio.create_task(cached.account_snapshots("IW0001"))  # does not join that read
+    await held_account.reads_held(2)
+    held_account.answers[1].set()  # the later read answers first,
+    seen = await after
+    held_account.answers[0].set()  # then the one that read before the write
+    read_before = await before
+
+    assert read_before[0] == (WABA_ID, snapshot_of(WABA_ID, PHONE_ID))  # what the store held when it read
+    assert seen[0] == (WABA_ID, renamed)
+    assert await cached.get_snapshot(WABA_ID) == renamed
+    assert (await cached.account_snapshots("IW0001"))[0] == (WABA_ID, renamed)
+    assert held_account.reads == Counter({"account snapshots": 2})

@@ -146,6 +146,13 @@ class InMemoryStorage:
     async def get_snapshot(self, waba_id: str) -> WabaSnapshot | None:
         return self.snapshots.get(waba_id)
 
+    async def account_snapshots(self, account_name: str) -> list[tuple[str, WabaSnapshot | None]]:
+        return [
+            (waba_id, self.snapshots.get(waba_id))
+            for waba_id, owned in self._wabas_by_binding_time()
+            if owned.account_name == account_name
+        ]
+
     async def save_snapshot(self, snapshot: WabaSnapshot, source: ChangeSource) -> list[Change]:
         return self._replace_snapshot(snapshot, source)
 

@@ -128,6 +128,14 @@ class Storage(Protocol):
     # snapshots and their history
     async def get_snapshot(self, waba_id: str) -> WabaSnapshot | None: ...
 
+    async def account_snapshots(self, account_name: str) -> list[tuple[str, WabaSnapshot | None]]:
+        """Every WABA bound to the account with its stored snapshot (None if it has none), in one read.
+
+        Ordered by first binding time, as `account_waba_ids`: an account's WABAs are listed together, so
+        their snapshots are read together rather than one after another.
+        """
+        ...
+
     async def save_snapshot(self, snapshot: WabaSnapshot, source: ChangeSource) -> list[Change]:
         """Replace the WABA's snapshot and record what changed, in one transaction.
 

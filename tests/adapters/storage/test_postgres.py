@@ -27,6 +27,8 @@ _: type[Storage] = PostgresStorage  # mypy checks that the adapter satisfies the
 WABA = "278990000057661"
 PHONE = "267300000093634"
 SECOND_PHONE = "267300000093635"
+OTHER_WABA = "278990000057662"
+OTHER_PHONE = "267300000093636"
 
 
 @asynccontextmanager
@@ -84,6 +86,22 @@ async def test_times_are_timestamptz_and_ids_sort_by_their_bytes_whatever_the_co
     )
     assert [row["data_type"] for row in types] == ["timestamp with time zone"]
     assert [summary.name for summary in await storage.list_accounts()] == ["B", "_a", "a", "b"]
+
+
+async def test_an_accounts_snapshots_are_one_query_and_a_missing_snapshot_reads_none(
+    emptied_postgres_database: str,
+) -> None:
+    async with instances(emptied_postgres_database, count=1) as (storage,):
+        await create_accounts(storage, "acme")
+        await bind(storage, "acme", WABA, PHONE)
+        await bind(storage, "acme", OTHER_WABA, OTHER_PHONE, seconds=60)
+        async with open_postgres(Secret(emptied_postgres_database)) as database:  # a snapshot row gone
+            await database.fetch("DELETE FROM waba_snapshots WHERE waba_id = $1", WABA)
+
+        assert await storage.account_snapshots("acme") == [
+            (WABA, None),
+            (OTHER_WABA, snapshot_of(OTHER_WABA, OTHER_PHONE)),
+        ]
 
 
 async def test_two_instances_racing_to_bind_one_phone_number_let_exactly_one_account_win(

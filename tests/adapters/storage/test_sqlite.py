@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from intwa.adapters.storage.sqlite import SqliteDatabase, SqliteStorage, open_sqlite_database
-from intwa.adapters.storage.sqlite_database import fetch_together, utc_text
+from intwa.adapters.storage.sqlite_database import SQL, fetch_together, utc_text
 from intwa.domain.errors import PhoneNumberBoundToAnotherAccount, WabaBoundToAnotherAccount
 from intwa.domain.models import Binding, WabaSnapshot
 from intwa.domain.ports import Storage
@@ -29,6 +29,8 @@ open_database = asynccontextmanager(open_sqlite_database)
 
 WABA = "278990000057661"
 PHONE = "267300000093634"
+OTHER_WABA = "278990000057662"
+OTHER_PHONE = "267300000093636"
 
 
 async def test_the_database_file_and_its_missing_parent_folders_are_created(tmp_path: Path) -> None:
@@ -80,6 +82,23 @@ async def test_the_reader_sees_nothing_of_a_transaction_until_it_commits(databas
         assert await storage.get_account("acme") is None
 
     assert await database.fetch_all("SELECT name FROM accounts") == [("acme",)]
+
+
+async def test_an_accounts_snapshots_are_one_indexed_query_and_a_missing_snapshot_reads_none(
+    database: SqliteDatabase,
+) -> None:
+    storage = SqliteStorage(database)
+    await storage.migrate()
+    await create_accounts(storage, "acme")
+    await bind(storage, "acme", WABA, PHONE)
+    await bind(storage, "acme", OTHER_WABA, OTHER_PHONE, seconds=60)
+    async with database.transaction() as writer:  # a bound WABA whose snapshot row is gone
+        await writer.execute("DELETE FROM waba_snapshots WHERE waba_id = ?", (WABA,))
+
+    assert await storage.account_snapshots("acme") == [(WABA, None), (OTHER_WABA, snapshot_of(OTHER_WABA, OTHER_PHONE))]
+    plan = [detail for *_, detail in await database.fetch_all(f"EXPLAIN QUERY PLAN {SQL.account_snapshots}", ("acme",))]
+    assert "wabas_by_account" in plan[0]  # the account's WABAs already in binding order
+    assert not any("SCAN" in step or "TEMP B-TREE" in step for step in plan), plan
 
 
 async def test_a_failed_transaction_is_rolled_back_and_the_writer_stays_usable(database: SqliteDatabase) -> None:

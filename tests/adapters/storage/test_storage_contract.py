@@ -256,6 +256,38 @@ async def test_wabas_are_ordered_by_their_first_binding_time(storage: Storage) -
     assert await storage.account_waba_ids("nobody") == []
 
 
+async def test_an_accounts_wabas_are_read_with_their_snapshots_in_first_binding_order(storage: Storage) -> None:
+    await create_accounts(storage, "acme", "zeta")
+    await bind(storage, "acme", "3000", "1", seconds=300)
+    await bind(storage, "zeta", "2000", "2", seconds=200)
+    await bind(storage, "acme", "1000", "3", seconds=400)
+    await bind(storage, "acme", "3000", "4", seconds=500)  # a later phone keeps its WABA's place
+    await bind(storage, "acme", "0999", "5", seconds=400)  # same time: by id
+
+    wabas = await storage.account_snapshots("acme")
+
+    assert [waba_id for waba_id, _ in wabas] == await storage.account_waba_ids("acme") == ["3000", "0999", "1000"]
+    assert wabas == [(waba_id, await storage.get_snapshot(waba_id)) for waba_id in ("3000", "0999", "1000")]
+    assert wabas[0] == ("3000", snapshot_of("3000", "4"))
+    assert await storage.account_snapshots("zeta") == [("2000", snapshot_of("2000", "2"))]
+    assert await storage.account_snapshots("nobody") == []
+
+
+async def test_an_accounts_snapshots_show_what_was_stored_and_unbound_at_once(storage: Storage) -> None:
+    await create_accounts(storage, "acme")
+    await bind(storage, "acme", WABA, PHONE)
+    await bind(storage, "acme", OTHER_WABA, OTHER_PHONE, seconds=60)
+    assert len(await storage.account_snapshots("acme")) == 2  # remembered, where a backend remembers
+    renamed = snapshot_of(WABA, PHONE, name="PT TIG TECH (renamed)", fetched_at=at(120))
+
+    await storage.save_snapshot(renamed, "request")
+    await storage.remove_binding("acme", OTHER_WABA, OTHER_PHONE)
+
+    assert await storage.account_snapshots("acme") == [(WABA, renamed)]
+    assert await storage.get_snapshot(WABA) == renamed
+    assert await storage.account_waba_ids("acme") == [WABA]
+
+
 async def test_times_read_back_as_the_same_instant_in_utc(storage: Storage) -> None:
     jakarta = timezone(timedelta(hours=7))
     await storage.create_account("acme", "hash-1", datetime(2026, 11, 27, 15, 52, 55, 1, tzinfo=jakarta))

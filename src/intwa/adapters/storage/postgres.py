@@ -170,6 +170,11 @@ class PostgresStorage:
         rows = await self._database.fetch(SQL.get_snapshot, waba_id)
         return decode_snapshot(rows[0][0]) if rows else None
 
+    async def account_snapshots(self, account_name: str) -> list[tuple[str, WabaSnapshot | None]]:
+        """Every WABA bound to the account with its stored snapshot, if any, by first binding time; one query."""
+        rows = await self._database.fetch(SQL.account_snapshots, account_name)
+        return [(waba_id, None if encoded is None else decode_snapshot(encoded)) for waba_id, encoded in rows]
+
     async def save_snapshot(self, snapshot: WabaSnapshot, source: ChangeSource) -> list[Change]:
         """Replace the WABA's snapshot and record what changed; `[]` and nothing stored if it is unbound."""
         async with self._database.transaction() as connection:

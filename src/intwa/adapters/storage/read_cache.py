@@ -34,21 +34,45 @@ MAX_ENTRIES = 100_000
 
 
 class _Table(Generic[T]):
-    """One kind of remembered read: `key -> (expires, value)`, and the reads of it under way."""
+    """One kind of remembered read: `key -> (expires, value)`, the reads of it under way, and what was forgotten.
 
-    __slots__ = ("entries", "loading")
+    `writes` counts forgets; a read that fills the table for keys it did not ask for (an account's
+    snapshots) takes it as a mark first, and skips the keys `forgotten_since` then.
+    """
+
+    __slots__ = ("entries", "forgotten", "forgotten_all_at", "loading", "writes")
 
     def __init__(self) -> None:
         self.entries: dict[str, tuple[float, T]] = {}
         self.loading: SharedTasks[T] = SharedTasks("read")
+        self.writes = 0
+        self.forgotten: dict[str, int] = {}  # key -> `writes` when it was last forgotten
+        self.forgotten_all_at = 0  # every key counts as forgotten at this mark
+
+    def remember(self, key: str, expires: float, value: T) -> None:
+        if len(self.entries) >= MAX_ENTRIES:
+            self.entries.clear()
+        self.entries[key] = (expires, value)
 
     def forget(self, key: str) -> None:
         self.entries.pop(key, None)
         self.loading.forget(key)  # a read under way may have missed the write: later readers don't join it
+        self.writes += 1
+        if len(self.forgotten) >= MAX_ENTRIES:
+            self.forgotten.clear()
+            self.forgotten_all_at = self.writes
+        self.forgotten[key] = self.writes
 
     def clear(self) -> None:
         self.entries.clear()
         self.loading.forget_all()
+        self.writes += 1
+        self.forgotten.clear()
+        self.forgotten_all_at = self.writes
+
+    def forgotten_since(self, key: str, mark: int) -> bool:
+        """Whether the key was forgotten (a write through this process touched it) after `writes` was `mark`."""
+        return self.forgotten.get(key, self.forgotten_all_at) > mark
 
 
 class ReadCachingStorage:
@@ -74,6 +98,8 @@ class ReadCachingStorage:
         self._owners: _Table[str | None] = _Table()
         self._account_wabas: _Table[list[str]] = _Table()
         self._snapshots: _Table[WabaSnapshot | None] = _Table()
+        # An account's WABAs and their snapshots are read together and remembered in the two tables above.
+        self._account_snapshot_reads: SharedTasks[list[tuple[str, WabaSnapshot | None]]] = SharedTasks("read")
 
     def __repr__(self) -> str:
         return f"ReadCachingStorage({self._storage!r}, max_age_seconds={self._max_age})"
@@ -95,10 +121,24 @@ class ReadCachingStorage:
             if not forgotten:
                 table.loading.forget(key)
         if not forgotten:
-            if len(table.entries) >= MAX_ENTRIES:
-                table.entries.clear()
-            table.entries[key] = (expires, value)
+            table.remember(key, expires, value)
         return value
+
+    async def _read_account_snapshots(self, account_name: str) -> list[tuple[str, WabaSnapshot | None]]:
+        """The wrapped storage's `account_snapshots`, remembered as the account's WABAs and each one's snapshot.
+
+        What a write through this process forgot while the read ran is not remembered: the read may
+        have missed the write.
+        """
+        expires = self._monotonic() + self._max_age
+        wabas_mark, snapshots_mark = self._account_wabas.writes, self._snapshots.writes
+        wabas = await self._storage.account_snapshots(account_name)
+        if not self._account_wabas.forgotten_since(account_name, wabas_mark):
+            self._account_wabas.remember(account_name, expires, [waba_id for waba_id, _ in wabas])
+        for waba_id, snapshot in wabas:
+            if not self._snapshots.forgotten_since(waba_id, snapshots_mark):
+                self._snapshots.remember(waba_id, expires, snapshot)
+        return wabas
 
     def _forget_accounts(self) -> None:
         """What an account's or key's change can touch: every key lookup (it carries the account) and account."""
@@ -108,8 +148,13 @@ class ReadCachingStorage:
     def _forget_binding(self, account_name: str, waba_id: str) -> None:
         """What a binding's change can touch: the WABA's owner and snapshot, and the account's WABAs."""
         self._owners.forget(waba_id)
-        self._snapshots.forget(waba_id)
+        self._forget_snapshot(waba_id)
         self._account_wabas.forget(account_name)
+
+    def _forget_snapshot(self, waba_id: str) -> None:
+        """The WABA's snapshot, and every account's read under way: one of them may be the WABA's account."""
+        self._snapshots.forget(waba_id)
+        self._account_snapshot_reads.forget_all()
 
     # cached reads
     async def find_account_by_key_hash(self, key_hash: str) -> Account | None:
@@ -142,6 +187,24 @@ class ReadCachingStorage:
         if entry is not None and entry[0] > self._monotonic():
             return entry[1]
         return await self._load(self._snapshots, waba_id, self._storage.get_snapshot)
+
+    async def account_snapshots(self, account_name: str) -> list[tuple[str, WabaSnapshot | None]]:
+        now = self._monotonic()
+        entry = self._account_wabas.entries.get(account_name)
+        if entry is not None and entry[0] > now:
+            snapshots = self._snapshots.entries
+            wabas: list[tuple[str, WabaSnapshot | None]] = []
+            for waba_id in entry[1]:
+                remembered = snapshots.get(waba_id)
+                if remembered is None or remembered[0] <= now:
+                    break
+                wabas.append((waba_id, remembered[1]))
+            else:
+                return wabas
+        wabas = await self._account_snapshot_reads.join(
+            account_name, partial(self._read_account_snapshots, account_name)
+        )
+        return list(wabas)
 
     # reads passed through
     async def migrate(self) -> list[int]:
@@ -204,7 +267,7 @@ class ReadCachingStorage:
         try:
             return await self._storage.save_snapshot(snapshot, source)
         finally:
-            self._snapshots.forget(snapshot.waba.id)
+            self._forget_snapshot(snapshot.waba.id)
 
     async def set_waba_review_status(
         self, waba_id: str, review_status: str, at: datetime, source: ChangeSource
@@ -212,13 +275,13 @@ class ReadCachingStorage:
         try:
             return await self._storage.set_waba_review_status(waba_id, review_status, at, source)
         finally:
-            self._snapshots.forget(waba_id)
+            self._forget_snapshot(waba_id)
 
     async def expire_snapshot(self, waba_id: str) -> None:
         try:
             await self._storage.expire_snapshot(waba_id)
         finally:
-            self._snapshots.forget(waba_id)
+            self._forget_snapshot(waba_id)
 
     @asynccontextmanager
     async def lock_refresh(self, waba_id: str) -> AsyncIterator[WabaSnapshot | None]:
@@ -228,7 +291,7 @@ class ReadCachingStorage:
             async with self._storage.lock_refresh(waba_id) as snapshot:
                 yield snapshot
         finally:
-            self._snapshots.forget(waba_id)
+            self._forget_snapshot(waba_id)
 
     async def claim_for_sync(self, waba_id: str, holder: str, until: datetime, now: datetime) -> bool:
         return await self._storage.claim_for_sync(waba_id, holder, until, now)

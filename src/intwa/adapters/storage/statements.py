@@ -57,6 +57,10 @@ class Statements(NamedTuple):
 
     # snapshots and the history of their changes
     get_snapshot: str = "SELECT snapshot FROM waba_snapshots WHERE waba_id = ?"
+    # One statement for an account's page of WABAs: its snapshots are read together, not one by one.
+    account_snapshots: str = """SELECT w.waba_id, s.snapshot FROM wabas AS w
+           LEFT JOIN waba_snapshots AS s ON s.waba_id = w.waba_id
+       WHERE w.account_name = ? ORDER BY w.bound_at, w.waba_id"""
     write_snapshot: str = """INSERT INTO waba_snapshots (waba_id, snapshot, fetched_at) VALUES (?, ?, ?)
            ON CONFLICT (waba_id) DO UPDATE SET snapshot = excluded.snapshot, fetched_at = excluded.fetched_at"""
     record_change: str = (
