@@ -203,47 +203,6 @@ async def test_a_bind_cancelled_at_any_point_stores_all_or_nothing(emptied_postg
             assert bound == (await storage.get_snapshot(waba_id) is not None)
 
 
-async def test_the_refresh_lock_of_an_instance_that_dies_is_released_to_the_others(
-    emptied_postgres_database: str,
-) -> None:
-    async with (
-        instances(emptied_postgres_database, count=1) as (survivor,),
-        open_postgres(Secret(emptied_postgres_database)) as dying_database,
-        AsyncExitStack() as cleanup,
-    ):
-        dying = PostgresStorage(dying_database)
-        await create_accounts(survivor, "acme")
-        await bind(survivor, "acme", WABA, PHONE)
-        held = asyncio.Event()
-
-        async def hold_forever() -> None:
-            async with dying.lock_refresh(WABA):
-                held.set()
-                await asyncio.Event().wait()
-
-        holder = asyncio.create_task(hold_forever())
-        cleanup.push_async_callback(_cancelled, holder)
-        await held.wait()
-        waiter = asyncio.create_task(_enter_and_leave(survivor))
-        await asyncio.sleep(0.1)
-        assert not waiter.done()
-
-        dying_database.terminate()  # the process is killed: its connections drop, and its locks with them
-        async with asyncio.timeout(5):
-            assert await waiter == snapshot_of(WABA, PHONE)
-
-
-async def _cancelled(task: asyncio.Task[None]) -> None:
-    task.cancel()
-    with contextlib.suppress(BaseException):
-        await task
-
-
-async def _enter_and_leave(storage: Storage) -> object:
-    async with storage.lock_refresh(WABA) as snapshot:
-        return snapshot
-
-
 async def test_an_empty_dsn_is_refused_with_the_setting_to_use() -> None:
     with pytest.raises(PostgresUnavailable, match="INTWA_STORAGE__POSTGRES_DSN"):
         async with open_postgres(Secret("")):

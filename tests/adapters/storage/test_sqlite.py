@@ -11,15 +11,14 @@ import subprocess
 import sys
 import textwrap
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from intwa.adapters.storage.sqlite import SqliteDatabase, SqliteStorage, open_sqlite_database
-from intwa.adapters.storage.sqlite_database import SQL, fetch_together, utc_text
+from intwa.adapters.storage.sqlite_database import SQL, fetch_together
 from intwa.domain.errors import PhoneNumberBoundToAnotherAccount, WabaBoundToAnotherAccount
-from intwa.domain.models import Binding, WabaSnapshot
+from intwa.domain.models import Binding
 from intwa.domain.ports import Storage
 from tests.adapters.storage.examples import T0, bind, binding_of, create_accounts, snapshot_of
 
@@ -116,6 +115,18 @@ async def test_a_failed_transaction_is_rolled_back_and_the_writer_stays_usable(d
     assert await storage.get_account("acme") is None
     await create_accounts(storage, "acme")
     assert await storage.get_account("acme") is not None
+
+
+async def test_a_write_after_the_database_closed_fails_with_one_error_not_a_chain(tmp_path: Path) -> None:
+    opened = open_database(str(tmp_path / "intwa.db"))
+    database = await opened.__aenter__()
+    await opened.__aexit__(None, None, None)
+
+    with pytest.raises(ValueError, match="connection") as raised:
+        async with database.transaction():
+            pass
+
+    assert raised.value.__context__ is None  # the rollback of nothing adds no second traceback
 
 
 async def test_statements_queued_together_run_in_their_order_and_return_their_rows(database: SqliteDatabase) -> None:
@@ -252,44 +263,3 @@ async def test_a_committed_binding_survives_the_process_being_killed(tmp_path: P
         assert await storage.find_binding(PHONE) == binding_of("acme", WABA, PHONE, T0)
         assert await storage.get_snapshot(WABA) == snapshot_of(WABA, PHONE)
         assert await database.fetch_all("PRAGMA integrity_check") == [("ok",)]
-
-
-async def test_a_refresh_lease_held_by_one_process_holds_up_another_but_not_its_writes(tmp_path: Path) -> None:
-    path = str(tmp_path / "intwa.db")
-    async with open_database(path) as first, open_database(path) as second:
-        processes = [SqliteStorage(first), SqliteStorage(second)]
-        await processes[0].migrate()
-        await create_accounts(processes[0], "acme")
-        await bind(processes[0], "acme", WABA, PHONE)
-        newer = snapshot_of(WABA, PHONE, name="PT TIG TECH (renamed)", fetched_at=T0 + timedelta(seconds=60))
-
-        async with processes[0].lock_refresh(WABA):
-            waiting = asyncio.create_task(_read_under_lock(processes[1]))
-            await asyncio.sleep(0.1)
-            assert not waiting.done()
-            async with asyncio.timeout(1):  # SQLite's write lock is free while a refresh is under way
-                await create_accounts(processes[1], "zeta")
-                await processes[0].save_snapshot(newer, "request")
-
-        async with asyncio.timeout(5):
-            assert await waiting == newer
-        assert await first.fetch_all("SELECT * FROM refresh_leases") == []
-
-
-async def test_the_refresh_lease_of_a_killed_process_is_taken_over_when_it_expires(database: SqliteDatabase) -> None:
-    storage = SqliteStorage(database)
-    await storage.migrate()
-    expires_at = datetime.now(UTC) + timedelta(seconds=0.3)
-    async with database.transaction() as writer:  # left by a process killed during its Graph call
-        await writer.execute("INSERT INTO refresh_leases VALUES (?, 'killed', ?)", (WABA, utc_text(expires_at)))
-
-    async with asyncio.timeout(5), storage.lock_refresh(WABA):
-        taken_at = datetime.now(UTC)
-
-    assert taken_at >= expires_at
-    assert taken_at - expires_at < timedelta(seconds=0.5)
-
-
-async def _read_under_lock(storage: Storage) -> WabaSnapshot | None:
-    async with storage.lock_refresh(WABA) as snapshot:
-        return snapshot

@@ -21,7 +21,7 @@ from intwa.adapters.storage.rows import (
     webhook_event_from_row,
     webhook_event_parameters,
 )
-from intwa.adapters.storage.sqlite_coordination import SqliteCoordination
+from intwa.adapters.storage.sqlite_coordination import LEASE_SECONDS, SqliteCoordination
 from intwa.adapters.storage.sqlite_database import (
     SQL,
     SqliteDatabase,
@@ -46,9 +46,9 @@ class SqliteStorage:
     change twice. Refresh locks and sync claims are `SqliteCoordination`'s.
     """
 
-    def __init__(self, database: SqliteDatabase) -> None:
+    def __init__(self, database: SqliteDatabase, *, refresh_lease_seconds: float = LEASE_SECONDS) -> None:
         self._database = database
-        self._coordination = SqliteCoordination(database)
+        self._coordination = SqliteCoordination(database, refresh_lease_seconds)
 
     async def migrate(self) -> list[int]:
         """Create or upgrade the schema; returns the versions applied now."""

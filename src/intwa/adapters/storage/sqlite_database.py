@@ -57,8 +57,9 @@ class SqliteDatabase:
 
     async def _roll_back(self) -> None:
         # The writer runs statements in order, so this follows whatever the failed transaction queued;
-        # SQLite may have rolled back already (or BEGIN failed), which leaves nothing to undo.
-        with contextlib.suppress(sqlite3.OperationalError):
+        # SQLite may have rolled back already (or BEGIN failed), or the connection is closed (aiosqlite's
+        # ValueError): each leaves nothing to undo, and the transaction's own error is the one to see.
+        with contextlib.suppress(sqlite3.OperationalError, ValueError):
             await self._writer.execute("ROLLBACK")
 
 
