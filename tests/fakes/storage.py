@@ -208,6 +208,12 @@ class InMemoryStorage:
             key=lambda event: event.received_at,
         )
 
+    async def prune_webhook_events(self, before: datetime) -> int:
+        kept = {fingerprint: e for fingerprint, e in self.webhook_events.items() if e.received_at >= before}
+        pruned = len(self.webhook_events) - len(kept)
+        self.webhook_events = kept
+        return pruned
+
     def _replace_snapshot(self, snapshot: WabaSnapshot, source: ChangeSource) -> list[Change]:
         """Store a bound WABA's snapshot and record its changes against the stored one, as SQLite does."""
         if snapshot.waba.id not in self.wabas:

@@ -186,6 +186,14 @@ class Storage(Protocol):
         """Recorded webhook events, oldest first, optionally those of one WABA."""
         ...
 
+    async def prune_webhook_events(self, before: datetime) -> int:
+        """Delete the webhook events received before `before`; returns how many.
+
+        Events are kept `events.retention_days` (SPEC §3.9); the oldest go first, so pruning that stops
+        half-way leaves no gap in what is kept.
+        """
+        ...
+
 
 class RateLimiter(Protocol):
     """Counts each account's requests per minute, across every process and instance using one store."""

@@ -13,14 +13,15 @@ from contextlib import AsyncExitStack, asynccontextmanager
 import pytest
 
 from intwa.adapters.storage.postgres import PostgresDatabase, PostgresStorage
-from intwa.adapters.storage.postgres_database import PostgresUnavailable
+from intwa.adapters.storage.postgres_database import SQL, PostgresUnavailable
 from intwa.adapters.storage.postgres_migrations import MIGRATIONS
+from intwa.adapters.storage.statements import PRUNE_BATCH_ROWS
 from intwa.domain.errors import PhoneNumberBoundToAnotherAccount, WabaBoundToAnotherAccount
-from intwa.domain.models import Binding, Change
+from intwa.domain.models import Binding, Change, WebhookEvent
 from intwa.domain.ports import Storage
 from intwa.settings import Secret
 from tests.adapters.storage.conftest import open_postgres
-from tests.adapters.storage.examples import at, bind, create_accounts, snapshot_of
+from tests.adapters.storage.examples import T0, at, bind, create_accounts, snapshot_of
 
 _: type[Storage] = PostgresStorage  # mypy checks that the adapter satisfies the port
 
@@ -91,17 +92,43 @@ async def test_times_are_timestamptz_and_ids_sort_by_their_bytes_whatever_the_co
 async def test_an_accounts_snapshots_are_one_query_and_a_missing_snapshot_reads_none(
     emptied_postgres_database: str,
 ) -> None:
-    async with instances(emptied_postgres_database, count=1) as (storage,):
+    async with open_postgres(Secret(emptied_postgres_database)) as database:
+        storage = PostgresStorage(database)
         await create_accounts(storage, "acme")
         await bind(storage, "acme", WABA, PHONE)
         await bind(storage, "acme", OTHER_WABA, OTHER_PHONE, seconds=60)
-        async with open_postgres(Secret(emptied_postgres_database)) as database:  # a snapshot row gone
-            await database.fetch("DELETE FROM waba_snapshots WHERE waba_id = $1", WABA)
+        await database.fetch("DELETE FROM waba_snapshots WHERE waba_id = $1", WABA)  # a snapshot row gone
 
         assert await storage.account_snapshots("acme") == [
             (WABA, None),
             (OTHER_WABA, snapshot_of(OTHER_WABA, OTHER_PHONE)),
         ]
+
+
+async def test_pruning_more_webhook_events_than_a_batch_deletes_them_all_through_the_time_index(
+    emptied_postgres_database: str,
+) -> None:
+    async with open_postgres(Secret(emptied_postgres_database)) as database:
+        storage = PostgresStorage(database)
+        old_events = PRUNE_BATCH_ROWS * 2 + 500
+        await database.fetch(
+            "INSERT INTO webhook_events (fingerprint, received_at, object_id, waba_id, field, event, payload)"
+            " SELECT 'sha256:' || n, $1::timestamptz - n * interval '1 second', $2, $2, 'account_update', NULL, '{}'"
+            " FROM generate_series(1, $3::integer) AS n",
+            T0,
+            WABA,
+            old_events,
+        )
+        async with database.transaction() as connection:
+            await connection.execute("SET LOCAL enable_seqscan = off")  # as on a table too big to scan
+            plan = await connection.fetch(f"EXPLAIN {SQL.prune_webhook_events}", T0, PRUNE_BATCH_ROWS)
+        kept = WebhookEvent(T0, WABA, WABA, "account_update", None, "{}", "sha256:kept")
+        await storage.record_webhook_event(kept)
+
+        assert await storage.prune_webhook_events(T0) == old_events
+
+        assert await storage.list_webhook_events() == [kept]
+        assert "webhook_events_by_time" in "\n".join(row[0] for row in plan)
 
 
 async def test_two_instances_racing_to_bind_one_phone_number_let_exactly_one_account_win(

@@ -16,11 +16,12 @@ from pathlib import Path
 import pytest
 
 from intwa.adapters.storage.sqlite import SqliteDatabase, SqliteStorage, open_sqlite_database
-from intwa.adapters.storage.sqlite_database import SQL, fetch_together
+from intwa.adapters.storage.sqlite_database import SQL, fetch_together, utc_text
+from intwa.adapters.storage.statements import PRUNE_BATCH_ROWS
 from intwa.domain.errors import PhoneNumberBoundToAnotherAccount, WabaBoundToAnotherAccount
-from intwa.domain.models import Binding
+from intwa.domain.models import Binding, WebhookEvent
 from intwa.domain.ports import Storage
-from tests.adapters.storage.examples import T0, bind, binding_of, create_accounts, snapshot_of
+from tests.adapters.storage.examples import T0, at, bind, binding_of, create_accounts, snapshot_of
 
 _: type[Storage] = SqliteStorage  # mypy checks that the adapter satisfies the port
 
@@ -98,6 +99,37 @@ async def test_an_accounts_snapshots_are_one_indexed_query_and_a_missing_snapsho
     plan = [detail for *_, detail in await database.fetch_all(f"EXPLAIN QUERY PLAN {SQL.account_snapshots}", ("acme",))]
     assert "wabas_by_account" in plan[0]  # the account's WABAs already in binding order
     assert not any("SCAN" in step or "TEMP B-TREE" in step for step in plan), plan
+
+
+async def test_pruning_more_webhook_events_than_a_batch_deletes_them_all_through_the_time_index(
+    database: SqliteDatabase,
+) -> None:
+    storage = SqliteStorage(database)
+    await storage.migrate()
+    old_events = [
+        (f"sha256:{n}", utc_text(at(-n)), WABA, WABA, "account_update", None, "{}")
+        for n in range(1, PRUNE_BATCH_ROWS * 2 + 501)
+    ]
+    async with database.transaction() as writer:
+        await writer.executemany(
+            "INSERT INTO webhook_events (fingerprint, received_at, object_id, waba_id, field, event, payload)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            old_events,
+        )
+    kept = WebhookEvent(T0, WABA, WABA, "account_update", None, "{}", "sha256:kept")
+    await storage.record_webhook_event(kept)
+
+    assert await storage.prune_webhook_events(T0) == len(old_events)
+
+    assert await storage.list_webhook_events() == [kept]
+    plan = [
+        detail
+        for *_, detail in await database.fetch_all(
+            f"EXPLAIN QUERY PLAN {SQL.prune_webhook_events}", (utc_text(T0), PRUNE_BATCH_ROWS)
+        )
+    ]
+    assert any("webhook_events_by_time (received_at<?)" in step for step in plan), plan
+    assert not any(step.startswith("SCAN") for step in plan), plan
 
 
 async def test_a_failed_transaction_is_rolled_back_and_the_writer_stays_usable(database: SqliteDatabase) -> None:

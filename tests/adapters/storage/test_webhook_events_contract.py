@@ -61,3 +61,34 @@ async def test_webhook_events_are_listed_oldest_first_and_by_waba(storage: Stora
     assert await storage.list_webhook_events(WABA) == [tie_first, tie_second, late]
     assert await storage.list_webhook_events(OTHER_WABA) == [other]
     assert await storage.list_webhook_events("nobody") == []
+
+
+async def test_pruning_deletes_the_events_received_before_a_moment_and_says_how_many(storage: Storage) -> None:
+    oldest = event_of("sha256:oldest", T0)
+    older = event_of("sha256:older", at(30), waba_id=None)
+    on_the_moment = event_of("sha256:moment", at(60))
+    newer = event_of("sha256:newer", at(120), waba_id=OTHER_WABA)
+    for event in (newer, on_the_moment, older, oldest):
+        await storage.record_webhook_event(event)
+
+    assert await storage.prune_webhook_events(at(60)) == 2
+
+    assert await storage.list_webhook_events() == [on_the_moment, newer]
+    assert await storage.list_webhook_events(WABA) == [on_the_moment]
+    assert await storage.prune_webhook_events(at(60)) == 0
+
+
+async def test_pruning_compares_instants_whatever_the_time_zone(storage: Storage) -> None:
+    jakarta = timezone(timedelta(hours=7))
+    kept = event_of("sha256:kept", datetime(2026, 11, 27, 9, 0, 0, 1, tzinfo=UTC))
+    pruned = event_of("sha256:pruned", datetime(2026, 11, 27, 8, 59, 59, 999999, tzinfo=UTC))
+    await storage.record_webhook_event(kept)
+    await storage.record_webhook_event(pruned)
+
+    assert await storage.prune_webhook_events(datetime(2026, 11, 27, 16, 0, tzinfo=jakarta)) == 1
+
+    assert await storage.list_webhook_events() == [kept]
+
+
+async def test_pruning_an_empty_store_deletes_nothing(storage: Storage) -> None:
+    assert await storage.prune_webhook_events(at(60)) == 0

@@ -29,6 +29,7 @@ from intwa.adapters.storage.rows import (
     webhook_event_from_row,
     webhook_event_parameters,
 )
+from intwa.adapters.storage.statements import PRUNE_BATCH_ROWS
 from intwa.domain.binding_conflicts import check_binding_conflicts
 from intwa.domain.errors import AccountAlreadyExists, AccountNotFound, BindingNotFound
 from intwa.domain.models import Account, AccountSummary, Binding, Change, ChangeSource, WabaSnapshot, WebhookEvent
@@ -220,6 +221,16 @@ class PostgresStorage:
         else:
             rows = await self._database.fetch(SQL.list_waba_webhook_events, waba_id)
         return [webhook_event_from_row(row, from_timestamptz) for row in rows]
+
+    async def prune_webhook_events(self, before: datetime) -> int:
+        """Delete the webhook events received before `before`, oldest first, a batch per statement; how many."""
+        arguments = (aware_utc(before), PRUNE_BATCH_ROWS)
+        pruned = 0
+        while True:
+            deleted = len(await self._database.fetch(SQL.prune_webhook_events, *arguments))
+            pruned += deleted
+            if deleted < PRUNE_BATCH_ROWS:
+                return pruned
 
 
 async def _insert_binding(connection: Connection, binding: Binding) -> Binding | None:

@@ -298,3 +298,6 @@ class ReadCachingStorage:
 
     async def record_webhook_event(self, event: WebhookEvent) -> bool:
         return await self._storage.record_webhook_event(event)
+
+    async def prune_webhook_events(self, before: datetime) -> int:
+        return await self._storage.prune_webhook_events(before)

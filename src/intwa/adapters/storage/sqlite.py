@@ -31,6 +31,7 @@ from intwa.adapters.storage.sqlite_database import (
     utc_text,
 )
 from intwa.adapters.storage.sqlite_migrations import apply_migrations
+from intwa.adapters.storage.statements import PRUNE_BATCH_ROWS
 from intwa.domain.binding_conflicts import check_binding_conflicts
 from intwa.domain.errors import AccountAlreadyExists, AccountNotFound, BindingNotFound
 from intwa.domain.models import Account, AccountSummary, Binding, Change, ChangeSource, WabaSnapshot, WebhookEvent
@@ -228,6 +229,17 @@ class SqliteStorage:
         else:
             rows = await self._database.fetch_all(SQL.list_waba_webhook_events, (waba_id,))
         return [webhook_event_from_row(row, from_utc_text) for row in rows]
+
+    async def prune_webhook_events(self, before: datetime) -> int:
+        """Delete the webhook events received before `before`, oldest first, a batch per transaction; how many."""
+        parameters = (utc_text(before), PRUNE_BATCH_ROWS)
+        pruned = 0
+        while True:
+            async with self._database.transaction() as connection:
+                deleted = len(await _fetch_all(connection, SQL.prune_webhook_events, parameters))
+            pruned += deleted
+            if deleted < PRUNE_BATCH_ROWS:
+                return pruned
 
 
 async def _binding_in_the_way(connection: aiosqlite.Connection, binding: Binding) -> Binding | None:

@@ -13,6 +13,9 @@ _SELECT_BINDINGS = "SELECT account_name, waba_id, phone_number_id, phone_number,
 _SELECT_HISTORY = "SELECT at, waba_id, phone_number_id, field, old, new, source FROM history"
 _SELECT_EVENTS = "SELECT received_at, object_id, waba_id, field, event, payload, fingerprint FROM webhook_events"
 
+PRUNE_BATCH_ROWS = 1000
+"""Webhook events deleted per transaction when pruning: each one short, so other writers hardly wait."""
+
 
 class Statements(NamedTuple):
     """Every shared statement in one dialect's placeholders: as constructed, SQLite's `?`."""
@@ -79,6 +82,10 @@ class Statements(NamedTuple):
     )
     list_webhook_events: str = f"{_SELECT_EVENTS} ORDER BY received_at, id"
     list_waba_webhook_events: str = f"{_SELECT_EVENTS} WHERE waba_id = ? ORDER BY received_at, id"
+    # The oldest events first, at most a batch of them (the second argument); the time index finds them.
+    prune_webhook_events: str = """DELETE FROM webhook_events WHERE id IN (
+           SELECT id FROM webhook_events WHERE received_at < ? ORDER BY received_at, id LIMIT ?)
+       RETURNING id"""
 
     # background-sync claims
     claim_for_sync: str = """INSERT INTO sync_claims (waba_id, holder, claimed_until) VALUES (?, ?, ?)
