@@ -6,6 +6,7 @@ import copy
 import hashlib
 import hmac
 import json
+import time as clock
 from pathlib import Path
 from typing import Any
 
@@ -50,11 +51,21 @@ def sign(body: bytes, secret: str = APP_SECRET) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def notification(field: str, value: Any, *, entry_id: str = META_WABA_ID, time: int = 1739321024) -> bytes:
+def notification(field: str, value: Any, *, entry_id: str = META_WABA_ID, time: int | None = None) -> bytes:
+    """A post of one change, at `time` (POSIX seconds; by default now, as Meta sends a change as it happens)."""
     change = {"field": field, "value": value}
+    at = int(clock.time()) if time is None else time
     return json.dumps(
-        {"object": "whatsapp_business_account", "entry": [{"id": entry_id, "time": time, "changes": [change]}]}
+        {"object": "whatsapp_business_account", "entry": [{"id": entry_id, "time": at, "changes": [change]}]}
     ).encode()
+
+
+def restamped(body: bytes, time: int | None = None) -> bytes:
+    """A documented payload with every entry's `time` set to `time` (by default now): sent as the change happens."""
+    document = json.loads(body)
+    for entry in document["entry"]:
+        entry["time"] = int(clock.time()) if time is None else time
+    return json.dumps(document).encode()
 
 
 def write_fake_data_with_meta_waba(folder: Path) -> Path:

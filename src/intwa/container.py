@@ -76,6 +76,7 @@ class Container(containers.DeclarativeContainer):
         clock,
         ttl_seconds=settings.provided.cache.ttl_seconds,
         max_stale_seconds=settings.provided.cache.max_stale_seconds,
+        refresh_wait_seconds=settings.provided.cache.refresh_wait_seconds,
     )
     authenticate = providers.Singleton(Authenticate, storage)
     # Per-account request counters shared by every process on the storage backend (SQLite: a file of their own).
@@ -112,7 +113,9 @@ class Container(containers.DeclarativeContainer):
         holder=instance_id,
     )
     list_history = providers.Singleton(ListHistory, storage)
-    apply_webhook = providers.Singleton(ApplyWebhook, storage, snapshots, clock)
+    apply_webhook = providers.Singleton(
+        ApplyWebhook, storage, snapshots, clock, retention_days=settings.provided.events.retention_days
+    )
 
 
 def build_container(settings: Settings) -> Container:

@@ -77,6 +77,8 @@ class GraphSettings(_Section, frozen=True):
 class CacheSettings(_Section, frozen=True):
     ttl_seconds: float = 300
     max_stale_seconds: float = 86400
+    # How long a request with a servable snapshot waits for a refresh before it is answered from it (SPEC §3.7).
+    refresh_wait_seconds: Annotated[float, msgspec.Meta(ge=0, le=60)] = 1.0
 
 
 class SyncSettings(_Section, frozen=True):
@@ -86,6 +88,10 @@ class SyncSettings(_Section, frozen=True):
 class WebhookSettings(_Section, frozen=True):
     verify_token: Secret = msgspec.field(default_factory=lambda: Secret(""))
     app_secret: Secret = msgspec.field(default_factory=lambda: Secret(""))
+
+
+class EventsSettings(_Section, frozen=True):
+    retention_days: Annotated[float, msgspec.Meta(gt=0)] = 7  # Meta webhook events are kept this long
 
 
 class LoggingSettings(_Section, frozen=True):
@@ -102,6 +108,7 @@ class Settings(_Section, frozen=True):
     cache: CacheSettings = msgspec.field(default_factory=CacheSettings)
     sync: SyncSettings = msgspec.field(default_factory=SyncSettings)
     webhook: WebhookSettings = msgspec.field(default_factory=WebhookSettings)
+    events: EventsSettings = msgspec.field(default_factory=EventsSettings)
     logging: LoggingSettings = msgspec.field(default_factory=LoggingSettings)
 
 

@@ -74,10 +74,10 @@ class Intwa:
             authenticate: Authenticate = await container.authenticate()
             return await authenticate(api_key)
 
-        return asyncio.run(_with_container(self.settings(), check))
+        return asyncio.run(with_container(self.settings(), check))
 
 
-async def _with_container(settings: Settings, use: Callable[[Container], Any]) -> Any:
+async def with_container(settings: Settings, use: Callable[[Container], Any]) -> Any:
     container = build_container(settings)
     try:
         return await use(container)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from intwa.adapters.provider.fake import FakeProvider
-from intwa.domain.errors import ProviderUnavailable
+from intwa.domain.errors import ProviderUnavailable, WabaNotAccessible
 from tests.cli.conftest import Intwa, assert_fails
 from tests.conftest import OTHER_WABA_ID, OTHER_WABA_PHONE_ID, PHONE_ID, SECOND_PHONE_ID, UNKNOWN_WABA_ID, WABA_ID
 
@@ -141,15 +143,34 @@ def test_waba_info_lists_the_accounts_wabas_in_binding_order(accounts: Intwa, fa
     fake_provider.update_waba(WABA_ID, account_review_status="REJECTED")
 
     assert accounts.json("waba-info", "IW0001") == [
-        {"wabaId": OTHER_WABA_ID, "wabaName": "PT TIG CODE", "wabaStatus": "PENDING"},
-        {"wabaId": WABA_ID, "wabaName": "PT TIG TECH", "wabaStatus": "APPROVED"},
+        {"wabaId": OTHER_WABA_ID, "wabaName": "PT TIG CODE", "wabaStatus": "PENDING", "accessible": True},
+        {"wabaId": WABA_ID, "wabaName": "PT TIG TECH", "wabaStatus": "APPROVED", "accessible": True},
     ]
     table = [line.split() for line in accounts.ok("waba-info", "IW0001", "--refresh").splitlines()]
     assert table == [
-        ["WABA", "ID", "NAME", "STATUS"],
-        [OTHER_WABA_ID, "PT", "TIG", "CODE", "PENDING"],
-        [WABA_ID, "PT", "TIG", "TECH", "REJECTED"],
+        ["WABA", "ID", "NAME", "STATUS", "ACCESSIBLE"],
+        [OTHER_WABA_ID, "PT", "TIG", "CODE", "PENDING", "yes"],
+        [WABA_ID, "PT", "TIG", "TECH", "REJECTED", "yes"],
     ]
+
+
+def test_waba_info_refresh_lists_every_waba_when_one_fails_and_exits_1(
+    accounts: Intwa, fake_provider: FakeProvider
+) -> None:
+    accounts.ok("bind", "IW0001", OTHER_WABA_ID, OTHER_WABA_PHONE_ID)
+    accounts.ok("bind", "IW0001", WABA_ID, PHONE_ID)
+    fake_provider.fail_with(OTHER_WABA_ID, ProviderUnavailable("Meta is down"))
+    fake_provider.fail_with(WABA_ID, WabaNotAccessible("Object with ID does not exist"))
+
+    result = accounts("waba-info", "IW0001", "--refresh", "--json")
+
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    assert json.loads(result.stdout) == [
+        {"wabaId": OTHER_WABA_ID, "wabaName": "PT TIG CODE", "wabaStatus": "PENDING", "accessible": True},
+        {"wabaId": WABA_ID, "wabaName": "PT TIG TECH", "wabaStatus": "APPROVED", "accessible": False},
+    ]
+    assert result.stderr == (f"warning: WABA {OTHER_WABA_ID} shows its last known data: 50300 Meta is down\n")
 
 
 def test_waba_info_of_an_account_without_bindings_is_empty(accounts: Intwa) -> None:

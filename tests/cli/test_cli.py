@@ -32,6 +32,7 @@ COMMANDS = [
     "sync",
     "unbind",
     "waba-info",
+    "webhook-events",
 ]
 
 
@@ -188,7 +189,7 @@ def test_the_built_in_demo_data_serves_when_no_fake_data_file_is_set(tmp_path: P
     intwa.ok("bind", "IW0001", demo_waba_id, demo_phone_id)
 
     assert intwa.json("waba-info", "IW0001") == [
-        {"wabaId": demo_waba_id, "wabaName": "PT TIG TECH", "wabaStatus": "APPROVED"}
+        {"wabaId": demo_waba_id, "wabaName": "PT TIG TECH", "wabaStatus": "APPROVED", "accessible": True}
     ]
 
 

@@ -1,7 +1,8 @@
-"""`intwa sync` and `intwa history`, against the fake provider's data changed by the tests."""
+"""`intwa sync`, `intwa history` and `intwa webhook-events`, against the fake provider's data changed by the tests."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import pty
@@ -12,9 +13,11 @@ from pathlib import Path
 import pytest
 
 from intwa.adapters.provider.fake import FakeProvider
+from intwa.container import Container
 from intwa.domain.errors import ProviderUnavailable, WabaNotAccessible
-from tests.cli.conftest import Intwa, assert_fails
+from tests.cli.conftest import Intwa, assert_fails, with_container
 from tests.conftest import OTHER_WABA_ID, OTHER_WABA_PHONE_ID, PHONE_ID, WABA_ID
+from tests.webhook_examples import notification
 
 CHANGE_KEYS = ["at", "wabaId", "phoneNumberId", "field", "old", "new", "source"]
 
@@ -81,10 +84,10 @@ def test_a_failed_refresh_is_in_the_json_report_too(bound: Intwa, fake_provider:
     assert "Traceback" not in result.output
     assert result.stderr == ""
     report = json.loads(result.stdout)
-    assert (report["refreshed"], report["changed"], report["failed"]) == (1, 0, 1)
+    assert (report["refreshed"], report["changed"], report["failed"]) == (1, 1, 1)
     assert report["wabas"][0] == {
         "wabaId": WABA_ID,
-        "changes": 0,
+        "changes": 1,  # accessible: true → false
         "error": {"code": 42200, "message": f"WABA `{WABA_ID}` is no longer shared"},
     }
 
@@ -199,3 +202,54 @@ def test_history_without_changes_says_so(bound: Intwa) -> None:
 
 def test_history_refuses_an_invalid_id(bound: Intwa) -> None:
     assert_fails(bound("history", "--waba", "27899-0"), 40000, "`--waba`")
+
+
+# webhook-events
+
+
+def _post_webhooks(intwa: Intwa, *bodies: bytes) -> None:
+    """Apply Meta webhook posts as a server of the same settings would."""
+
+    async def apply(container: Container) -> None:
+        apply_webhook = await container.apply_webhook()
+        for body in bodies:
+            await apply_webhook(body)
+        await apply_webhook.close()  # the refreshes they start are not this test's subject
+
+    asyncio.run(with_container(intwa.settings(), apply))
+
+
+def test_webhook_events_lists_the_kept_events_oldest_first_and_by_waba(bound: Intwa) -> None:
+    restriction = {
+        "event": "ACCOUNT_RESTRICTION",
+        "restriction_info": [{"restriction_type": "RESTRICTED_ADD_PHONE_NUMBER_ACTION", "expiration": 1641330498}],
+    }
+    _post_webhooks(
+        bound,
+        notification("account_update", restriction, entry_id=WABA_ID),
+        notification("account_update", {"event": "AD_ACCOUNT_LINKED"}, entry_id=OTHER_WABA_ID),
+        notification("account_update", {"event": "ACCOUNT_DELETED"}, entry_id="278990000099999"),  # not bound
+    )
+
+    events = bound.json("webhook-events")
+    of_waba = bound.json("webhook-events", "--waba", OTHER_WABA_ID)
+    table = bound.ok("webhook-events").splitlines()
+
+    assert [list(event) for event in events] == [["receivedAt", "wabaId", "field", "event", "value"]] * 2
+    assert [(event["wabaId"], event["field"], event["event"]) for event in events] == [
+        (WABA_ID, "account_update", "ACCOUNT_RESTRICTION"),
+        (OTHER_WABA_ID, "account_update", "AD_ACCOUNT_LINKED"),
+    ]
+    assert events[0]["value"] == restriction
+    assert events[0]["receivedAt"].endswith("Z")
+    assert [event["event"] for event in of_waba] == ["AD_ACCOUNT_LINKED"]
+    assert table[0].split() == ["RECEIVED", "AT", "WABA", "ID", "FIELD", "EVENT"]
+    assert len(table) == 3
+
+
+def test_webhook_events_without_any_says_so_and_refuses_a_malformed_waba_id(intwa: Intwa) -> None:
+    assert intwa.ok("webhook-events") == "no webhook events kept\n"
+    result = intwa("webhook-events", "--waba", "not-an-id")
+    assert result.exit_code == 1
+    assert "--waba" in result.stderr
+    assert "Traceback" not in result.output

@@ -79,7 +79,9 @@ def test_a_bind_on_one_instance_is_a_conflict_on_the_other_and_both_answer_alike
     assert (same_number["code"], same_waba["code"]) == (40901, 40900)
     waba_info = [instances.post(instance, "wabaInfo", owner) for instance in (0, 1)]
     assert waba_info[0] == waba_info[1]
-    assert waba_info[0]["data"] == [{"wabaId": "100000000", "wabaName": "WABA 0", "wabaStatus": "APPROVED"}]
+    assert waba_info[0]["data"] == [
+        {"wabaId": "100000000", "wabaName": "WABA 0", "wabaStatus": "APPROVED", "accessible": True}
+    ]
     phone_info = [instances.post(instance, "phoneInfo", owner, wabaId="100000000") for instance in (0, 1)]
     assert phone_info[0] == phone_info[1]
     assert [phone["id"] for phone in phone_info[0]["data"]] == ["200000000000", "200000000001"]

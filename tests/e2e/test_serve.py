@@ -33,7 +33,7 @@ def test_a_bound_number_is_answered_from_meta_through_the_real_server(deployment
     assert bound["data"]["phoneNumber"] == "6285200000000"
     assert [phone["id"] for phone in phones["data"]] == [PHONE, "200000000001"]
     assert phones["data"][0]["messageLimit"] == "TIER_1K"
-    assert wabas["data"] == [{"wabaId": WABA, "wabaName": "WABA 0", "wabaStatus": "APPROVED"}]
+    assert wabas["data"] == [{"wabaId": WABA, "wabaName": "WABA 0", "wabaStatus": "APPROVED", "accessible": True}]
     assert deployment.cli("bindings", "IW0001")[0]["phoneNumberId"] == PHONE
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 
@@ -17,3 +18,16 @@ class FakeClock:
 
     def advance(self, seconds: float) -> None:
         self._now += timedelta(seconds=seconds)
+
+
+class ClockSleep:
+    """An `asyncio.sleep` stand-in that moves the clock instead of waiting; `slept` lists every wait asked for."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        self._clock = clock
+        self.slept: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self._clock.advance(seconds)
+        await asyncio.sleep(0)

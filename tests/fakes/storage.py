@@ -13,7 +13,6 @@ from intwa.domain.binding_conflicts import check_binding_conflicts
 from intwa.domain.errors import AccountAlreadyExists, AccountNotFound, BindingNotFound
 from intwa.domain.history import changes_on_replace, with_review_status
 from intwa.domain.models import (
-    EXPIRED_AT,
     Account,
     AccountSummary,
     Binding,
@@ -168,11 +167,6 @@ class InMemoryStorage:
         self.history.extend(changes)
         return changes
 
-    async def expire_snapshot(self, waba_id: str) -> None:
-        stored = self.snapshots.get(waba_id)
-        if stored is not None:
-            self.snapshots[waba_id] = msgspec.structs.replace(stored, fetched_at=EXPIRED_AT)
-
     @asynccontextmanager
     async def lock_refresh(self, waba_id: str) -> AsyncIterator[WabaSnapshot | None]:
         async with self.refresh_locks.setdefault(waba_id, asyncio.Lock()):
@@ -219,9 +213,10 @@ class InMemoryStorage:
         if snapshot.waba.id not in self.wabas:
             return []
         snapshot = _in_utc(snapshot)
-        changes = changes_on_replace(self.snapshots.get(snapshot.waba.id), snapshot, source)
-        if changes is None:
+        replacement = changes_on_replace(self.snapshots.get(snapshot.waba.id), snapshot, source)
+        if replacement is None:
             return []
+        snapshot, changes = replacement
         self.snapshots[snapshot.waba.id] = snapshot
         self.history.extend(changes)
         return changes

@@ -23,6 +23,12 @@ from tests.http.conftest import ACCOUNT, Api
 TTL = 300  # the default cache.ttl_seconds
 MAX_STALE = 86400
 PHONE_INFO = {"accountName": ACCOUNT, "wabaId": WABA_ID}
+REFRESH_WAIT = 0.3
+
+
+@pytest.fixture
+def settings_overrides() -> dict[str, str]:
+    return {"CACHE__REFRESH_WAIT_SECONDS": str(REFRESH_WAIT)}
 
 
 @pytest.fixture
@@ -148,7 +154,7 @@ async def test_a_snapshot_older_than_max_stale_is_not_served(
     assert response.headers["retry-after"] == "30"
 
 
-async def test_a_waba_meta_no_longer_shares_is_42200_even_with_a_snapshot(
+async def test_a_waba_meta_no_longer_shares_is_42200_in_phone_info_and_listed_as_not_accessible(
     bound: Api, fake_provider: FakeProvider, clock: FakeClock
 ) -> None:
     fake_provider.fail_with(WABA_ID, WabaNotAccessible(f"WABA `{WABA_ID}` is not shared with the platform"))
@@ -157,5 +163,25 @@ async def test_a_waba_meta_no_longer_shares_is_42200_even_with_a_snapshot(
     phone_info = await bound.post("phoneInfo", PHONE_INFO)
     waba_info = await bound.post("wabaInfo", {"accountName": ACCOUNT})
 
-    assert phone_info.status_code == waba_info.status_code == 422
-    assert phone_info.json()["code"] == waba_info.json()["code"] == 42200
+    assert (phone_info.status_code, phone_info.json()["code"]) == (422, 42200)
+    assert (waba_info.status_code, waba_info.json()["code"]) == (200, 0)
+    assert waba_info.json()["data"] == [
+        {"wabaId": WABA_ID, "wabaName": "PT TIG TECH", "wabaStatus": "APPROVED", "accessible": False}
+    ]
+
+
+@pytest.mark.parametrize("endpoint", ["phoneInfo", "wabaInfo"])
+async def test_the_first_read_while_meta_hangs_is_answered_stale_within_the_refresh_wait(
+    bound: Api, fake_provider: FakeProvider, clock: FakeClock, endpoint: str
+) -> None:
+    fake_provider.latency_seconds = 60  # Meta hangs: timeouts and retries would take this long
+    clock.advance(TTL + 1)
+    started = asyncio.get_running_loop().time()
+
+    response = await bound.post(endpoint, PHONE_INFO if endpoint == "phoneInfo" else {"accountName": ACCOUNT})
+    took = asyncio.get_running_loop().time() - started
+
+    assert (response.status_code, response.json()["code"]) == (200, 0)
+    assert REFRESH_WAIT <= took < REFRESH_WAIT + 0.2
+    if endpoint == "phoneInfo":
+        assert response.json()["data"][0]["qualityRating"] == "GREEN"  # the snapshot, not Meta's new answer

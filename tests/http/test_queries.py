@@ -71,8 +71,8 @@ async def test_waba_info_lists_the_accounts_wabas_by_first_binding(api: Api) -> 
         "code": 0,
         "message": "Success",
         "data": [
-            {"wabaId": OTHER_WABA_ID, "wabaName": "PT TIG CODE", "wabaStatus": "PENDING"},
-            {"wabaId": WABA_ID, "wabaName": "PT TIG TECH", "wabaStatus": "APPROVED"},
+            {"wabaId": OTHER_WABA_ID, "wabaName": "PT TIG CODE", "wabaStatus": "PENDING", "accessible": True},
+            {"wabaId": WABA_ID, "wabaName": "PT TIG TECH", "wabaStatus": "APPROVED", "accessible": True},
         ],
     }
 

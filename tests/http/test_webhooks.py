@@ -25,6 +25,7 @@ from tests.webhook_examples import (
     META_PHONE_ID,
     META_WABA_ID,
     fixture_body,
+    restamped,
     sign,
     write_fake_data_with_meta_waba,
 )
@@ -85,7 +86,7 @@ def fetches(provider: FakeProvider) -> int:
 async def test_a_signed_review_decision_changes_waba_info_and_a_replay_adds_no_history(
     api: Api, storage: Storage
 ) -> None:
-    body = fixture_body("account_review_update")
+    body = restamped(fixture_body("account_review_update"))  # posted as the decision is made
     assert await waba_status(api) == "PENDING"
 
     first = await post_webhook(api, body)
@@ -143,15 +144,16 @@ async def test_the_answer_does_not_wait_for_the_refresh_and_shutdown_cancels_it(
 
 
 @pytest.mark.usefixtures("bound")
-async def test_a_removed_partner_is_recorded_and_the_next_phone_info_asks_meta(
-    api: Api, storage: Storage, fake_provider: FakeProvider
+async def test_a_removed_partner_is_recorded_and_phone_info_is_42200_once_meta_no_longer_answers(
+    api: Api, storage: Storage, fake_provider: FakeProvider, apply_webhook: ApplyWebhook
 ) -> None:
     body = fixture_body("account_update_partner_removed")
+    fake_provider.fail_with(META_WABA_ID, WabaNotAccessible(f"WABA `{META_WABA_ID}` is not shared with the platform"))
+    calls = fetches(fake_provider)
 
     first = await post_webhook(api, body)
     replay = await post_webhook(api, body)
-    fake_provider.fail_with(META_WABA_ID, WabaNotAccessible(f"WABA `{META_WABA_ID}` is not shared with the platform"))
-    calls = fetches(fake_provider)
+    drain(api, apply_webhook)
     phones = await api.post("phoneInfo", {"accountName": ACCOUNT, "wabaId": META_WABA_ID})
 
     assert first.json() == replay.json() == SUCCESS
@@ -164,19 +166,31 @@ async def test_a_removed_partner_is_recorded_and_the_next_phone_info_asks_meta(
     assert phones.json()["code"] == 42200
 
 
-async def test_a_capability_update_is_recorded_once_even_when_replayed(api: Api, storage: Storage) -> None:
-    body = fixture_body("business_capability_update")
+@pytest.mark.usefixtures("bound")
+async def test_a_capability_update_is_recorded_once_even_when_replayed(
+    api: Api, storage: Storage, apply_webhook: ApplyWebhook
+) -> None:
+    document = json.loads(fixture_body("business_capability_update"))
+    document["entry"][0]["id"] = META_WABA_ID  # about the bound WABA
+    body = json.dumps(document).encode()
 
     for _ in range(3):
         assert (await post_webhook(api, body)).json() == SUCCESS
+    drain(api, apply_webhook)
 
     events = await storage.list_webhook_events()
-    assert [(e.object_id, e.field) for e in events] == [("524126980791429", "business_capability_update")]
+    assert [(e.object_id, e.field) for e in events] == [(META_WABA_ID, "business_capability_update")]
+
+
+async def test_a_capability_update_of_a_waba_that_is_not_bound_is_not_kept(api: Api, storage: Storage) -> None:
+    assert (await post_webhook(api, fixture_body("business_capability_update"))).json() == SUCCESS
+
+    assert await storage.list_webhook_events() == []
 
 
 @pytest.mark.usefixtures("bound")
 async def test_unknown_keys_around_a_known_change_are_ignored_and_the_change_applied(api: Api) -> None:
-    payload = json.loads(fixture_body("account_review_update"))
+    payload = json.loads(restamped(fixture_body("account_review_update")))
     payload["new_top_level"] = {"a": 1}
     payload["entry"][0]["new_entry_key"] = [1, 2]
     payload["entry"][0]["changes"][0]["new_change_key"] = None

@@ -165,7 +165,9 @@ async def test_the_loop_keeps_running_through_provider_errors_until_stopped(
     await _until(lambda: background.rounds >= 3)
     await background.stop()
 
-    assert background.failures >= 6
+    # Each WABA's refresh fails once; then its refreshes pause and the later rounds skip it.
+    assert background.failures == 2
+    assert background.skips >= 4
     assert not background.running
 
 

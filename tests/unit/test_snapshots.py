@@ -92,8 +92,8 @@ async def test_waba_info_refreshes_on_request_when_asked(
     cached = await ListWabas(storage, snapshots)("IW0001")
     refreshed = await ListWabas(storage, snapshots)("IW0001", refresh=True)
 
-    assert [waba.name for waba in cached] == ["PT TIG TECH", "PT TIG CODE"]
-    assert [waba.name for waba in refreshed] == ["PT TIG TECH GLOBAL", "PT TIG CODE"]
+    assert [item.waba.name for item in cached] == ["PT TIG TECH", "PT TIG CODE"]
+    assert [item.waba.name for item in refreshed] == ["PT TIG TECH GLOBAL", "PT TIG CODE"]
 
 
 # several instances on one store: each has its own `Snapshots`, the store's refresh lock is shared

@@ -29,6 +29,10 @@ def changes_between(old: WabaSnapshot | None, new: WabaSnapshot, *, at: datetime
     if old is None:
         return []
     changes = _waba_changes(old.waba, new.waba, at, source)
+    if old.accessible != new.accessible:
+        changes.append(
+            Change(at, new.waba.id, None, "accessible", _flag(old.accessible), _flag(new.accessible), source)
+        )
     known = {phone.id: phone for phone in old.phone_numbers}
     for phone in new.phone_numbers:
         before = known.get(phone.id)
@@ -39,27 +43,46 @@ def changes_between(old: WabaSnapshot | None, new: WabaSnapshot, *, at: datetime
 
 def changes_on_replace(
     stored: WabaSnapshot | None, snapshot: WabaSnapshot, source: ChangeSource
-) -> list[Change] | None:
-    """What storing `snapshot` in place of `stored` records, at its fetch time; None when it must not be stored.
+) -> tuple[WabaSnapshot, list[Change]] | None:
+    """What to store in place of `stored`, and the changes it records at its fetch time; None to store nothing.
 
-    A snapshot older than the stored one (a slower refresh finishing after a newer one) is not stored.
+    A snapshot older than the stored one (a slower refresh finishing after a newer one) is not stored. A
+    review status that a Meta event set after the new snapshot was fetched is kept: the fetch read Meta
+    before the event, so its status is the older one.
     """
-    if stored is not None and stored.fetched_at > snapshot.fetched_at:
+    if stored is None:
+        return snapshot, []
+    if stored.fetched_at > snapshot.fetched_at:
         return None
-    return changes_between(stored, snapshot, at=snapshot.fetched_at, source=source)
+    if stored.review_status_at is not None and stored.review_status_at > snapshot.fetched_at:
+        waba = msgspec.structs.replace(snapshot.waba, review_status=stored.waba.review_status)
+        snapshot = msgspec.structs.replace(snapshot, waba=waba, review_status_at=stored.review_status_at)
+    return snapshot, changes_between(stored, snapshot, at=snapshot.fetched_at, source=source)
 
 
 def with_review_status(
     stored: WabaSnapshot, review_status: str, at: datetime, source: ChangeSource
 ) -> tuple[WabaSnapshot, list[Change]] | None:
-    """The stored snapshot with a new review status, and the change it records; None when it is the same.
+    """The stored snapshot with the review status Meta decided at `at`, and the change it records.
 
-    The snapshot keeps its fetch time: the rest of its data is no fresher than before.
+    None when it is the same, or when the stored data is newer than the decision: the snapshot was
+    fetched after `at`, or a later decision was applied already (a late or replayed delivery never rolls
+    the status back, SPEC §3.9). The snapshot keeps its fetch time: the rest of its data is no fresher.
     """
+    if stored.fetched_at > at or (stored.review_status_at is not None and stored.review_status_at > at):
+        return None
     if stored.waba.review_status == review_status:
         return None
-    updated = msgspec.structs.replace(stored, waba=msgspec.structs.replace(stored.waba, review_status=review_status))
+    updated = msgspec.structs.replace(
+        stored,
+        waba=msgspec.structs.replace(stored.waba, review_status=review_status),
+        review_status_at=at,
+    )
     return updated, changes_between(stored, updated, at=at, source=source)
+
+
+def _flag(value: bool) -> str:
+    return "true" if value else "false"
 
 
 def _waba_changes(old: Waba, new: Waba, at: datetime, source: ChangeSource) -> list[Change]:

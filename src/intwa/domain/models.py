@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Literal
 
 import msgspec
@@ -62,11 +62,18 @@ class PhoneNumber(msgspec.Struct, frozen=True):
 
 
 class WabaSnapshot(msgspec.Struct, frozen=True):
-    """The last known provider data of a WABA and all its phone numbers."""
+    """The last known provider data of a WABA and all its phone numbers.
+
+    `accessible` is False when Meta last said the WABA is gone or no longer shared with the platform; the
+    data then keeps its last known values. `review_status_at` is the time of the Meta event that last set
+    the review status (None when it came with a fetch), so a late redelivery never rolls it back.
+    """
 
     waba: Waba
     phone_numbers: tuple[PhoneNumber, ...]
     fetched_at: datetime
+    accessible: bool = True
+    review_status_at: datetime | None = None
 
     def phone_number(self, phone_number_id: str) -> PhoneNumber | None:
         """The phone number with this id, if the WABA has it."""
@@ -76,8 +83,15 @@ class WabaSnapshot(msgspec.Struct, frozen=True):
         return None
 
 
-EXPIRED_AT = datetime(1970, 1, 1, tzinfo=UTC)
-"""The fetch time of an expired snapshot: due for a refresh, and too old to be served stale."""
+class ListedWaba(msgspec.Struct, frozen=True):
+    """A WABA as an account's list shows it: Meta's data, and whether Meta still answers for it.
+
+    `refresh_error` says why a refresh that was due failed (the list then shows the last known data).
+    """
+
+    waba: Waba
+    accessible: bool = True
+    refresh_error: str | None = None
 
 
 class Binding(msgspec.Struct, frozen=True):
@@ -111,7 +125,14 @@ ChangeSource = Literal["bind", "request", "sync", "webhook"]
 """What brought a change: a bind, a customer's request, the background or CLI sync, or a Meta webhook."""
 
 TrackedField = Literal[
-    "status", "qualityRating", "messageLimit", "verifiedName", "displayPhoneNumber", "wabaName", "wabaStatus"
+    "status",
+    "qualityRating",
+    "messageLimit",
+    "verifiedName",
+    "displayPhoneNumber",
+    "wabaName",
+    "wabaStatus",
+    "accessible",
 ]
 
 

@@ -169,10 +169,6 @@ class Storage(Protocol):
         """
         ...
 
-    async def expire_snapshot(self, waba_id: str) -> None:
-        """Make the WABA's snapshot due for a refresh and too old to be served stale."""
-        ...
-
     async def list_history(self, waba_id: str | None = None, phone_number_id: str | None = None) -> list[Change]:
         """Recorded changes, oldest first (in recording order for equal times), optionally filtered."""
         ...

@@ -11,9 +11,9 @@ from datetime import timedelta
 
 import msgspec
 
-from intwa.domain.errors import AccountNotFound, DomainError
+from intwa.domain.errors import AccountNotFound, DomainError, WabaNotAccessible
 from intwa.domain.ports import Clock, Storage
-from intwa.domain.snapshots import Snapshots
+from intwa.domain.snapshots import Refreshed, Snapshots
 
 logger = logging.getLogger("intwa.sync")
 
@@ -49,7 +49,8 @@ class SyncWabas:
     """Refresh every bound WABA now, of one account or of all, recording what changed with source `sync`.
 
     A WABA whose refresh fails is reported and the others go on: one WABA that Meta no longer shares
-    must not keep an operator from refreshing the rest.
+    must not keep an operator from refreshing the rest. Such a WABA is reported with `WabaNotAccessible`,
+    and stored with `accessible` False.
     """
 
     def __init__(self, storage: Storage, snapshots: Snapshots, *, concurrency: int = SYNC_CONCURRENCY) -> None:
@@ -101,7 +102,16 @@ class SyncWabas:
             refreshed = await self._snapshots.refresh(waba_id, source="sync")
         except DomainError as error:
             return SyncOutcome(waba_id, error=SyncFailure(error.code, error.message))
+        if not refreshed.snapshot.accessible:
+            gone = _not_accessible(waba_id, refreshed)
+            return SyncOutcome(waba_id, changes=len(refreshed.changes), error=SyncFailure(gone.code, gone.message))
         return SyncOutcome(waba_id, changes=len(refreshed.changes))
+
+
+def _not_accessible(waba_id: str, refreshed: Refreshed) -> WabaNotAccessible:
+    """The error of a WABA that a refresh found gone or unshared: Meta's message, when this refresh heard it."""
+    message = refreshed.not_accessible or f"WABA `{waba_id}` does not exist or is no longer shared with the platform"
+    return WabaNotAccessible(message)
 
 
 async def _gather_all_or_none(coroutines: list[Awaitable[SyncOutcome]]) -> list[SyncOutcome]:
@@ -218,6 +228,11 @@ class BackgroundSync:
         except DomainError as error:
             self.failures += 1
             logger.warning("background sync of WABA %s failed: error %s: %s", waba_id, error.code, error.message)
+            return
+        if not refreshed.snapshot.accessible:
+            self.failures += 1
+            gone = _not_accessible(waba_id, refreshed)
+            logger.warning("background sync of WABA %s failed: error %s: %s", waba_id, gone.code, gone.message)
             return
         self.refreshes += 1
         if refreshed.changes:

@@ -7,7 +7,7 @@ from typing import Annotated, Self
 
 import msgspec
 
-from intwa.domain.models import Binding, Change, ChangeSource, PhoneNumber, TrackedField, Waba
+from intwa.domain.models import Binding, Change, ChangeSource, ListedWaba, PhoneNumber, TrackedField
 
 
 class View(msgspec.Struct, rename="camel"):
@@ -56,10 +56,18 @@ class WabaView(View):
     waba_id: str
     waba_name: str
     waba_status: str
+    accessible: Annotated[
+        bool,
+        msgspec.Meta(
+            description="false when Meta says the WABA is gone or no longer shared with the platform;"
+            " the other fields then keep their last known values"
+        ),
+    ]
 
     @classmethod
-    def of(cls, waba: Waba) -> Self:
-        return cls(waba.id, waba.name, waba.review_status)
+    def of(cls, listed: ListedWaba) -> Self:
+        waba = listed.waba
+        return cls(waba.id, waba.name, waba.review_status, listed.accessible)
 
 
 class ChangeView(View):

@@ -18,8 +18,6 @@ PHONE = "267300000093634"
 SECOND_PHONE = "267300000093635"
 OTHER_PHONE = "267300000093636"
 
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
 
 def snapshot(waba_id: str = WABA, *phone_ids: str, fetched_at: datetime = T0) -> WabaSnapshot:
     """A WABA whose every tracked field has a value, with the phone numbers given (PHONE and SECOND_PHONE if none)."""
@@ -218,7 +216,53 @@ async def test_setting_the_review_status_records_one_change_and_keeps_the_fetch_
     assert changes == [expected]
     assert again == []
     assert await storage.list_history() == [expected]
-    assert await storage.get_snapshot(WABA) == changed(first, None, T0, review_status="REJECTED")
+    decided = changed(first, None, T0, review_status="REJECTED")
+    assert await storage.get_snapshot(WABA) == msgspec.structs.replace(decided, review_status_at=at(90))
+
+
+async def test_a_review_decision_older_than_the_snapshot_or_the_last_decision_changes_nothing(
+    storage: Storage,
+) -> None:
+    await bound(storage, snapshot(fetched_at=at(60)))
+
+    before_the_fetch = await storage.set_waba_review_status(WABA, "REJECTED", at(30), "webhook")
+    newer = await storage.set_waba_review_status(WABA, "PENDING", at(120), "webhook")
+    late = await storage.set_waba_review_status(WABA, "REJECTED", at(90), "webhook")
+
+    assert before_the_fetch == late == []
+    assert newer == [Change(at(120), WABA, None, "wabaStatus", "APPROVED", "PENDING", "webhook")]
+    stored = await storage.get_snapshot(WABA)
+    assert stored is not None
+    assert (stored.waba.review_status, stored.review_status_at) == ("PENDING", at(120))
+
+
+async def test_a_refresh_that_read_meta_before_a_decision_keeps_the_decision(storage: Storage) -> None:
+    await bound(storage)
+    await storage.set_waba_review_status(WABA, "REJECTED", at(90), "webhook")
+
+    read_before = await storage.save_snapshot(snapshot(fetched_at=at(60)), "request")
+    stored = await storage.get_snapshot(WABA)
+    read_after = await storage.save_snapshot(snapshot(fetched_at=at(120)), "sync")
+
+    assert read_before == []
+    assert stored is not None
+    assert (stored.waba.review_status, stored.fetched_at) == ("REJECTED", at(60))
+    assert read_after == [Change(at(120), WABA, None, "wabaStatus", "REJECTED", "APPROVED", "sync")]
+
+
+async def test_a_waba_meta_no_longer_answers_for_is_stored_not_accessible_and_the_change_recorded(
+    storage: Storage,
+) -> None:
+    first = await bound(storage)
+    gone = msgspec.structs.replace(first, fetched_at=at(60), accessible=False)
+
+    lost = await storage.save_snapshot(gone, "webhook")
+    stored = await storage.get_snapshot(WABA)
+    back = await storage.save_snapshot(msgspec.structs.replace(first, fetched_at=at(120)), "sync")
+
+    assert stored == gone
+    assert lost == [Change(at(60), WABA, None, "accessible", "true", "false", "webhook")]
+    assert back == [Change(at(120), WABA, None, "accessible", "false", "true", "sync")]
 
 
 async def test_setting_the_review_status_of_an_unbound_waba_does_nothing(storage: Storage) -> None:
@@ -229,21 +273,6 @@ async def test_setting_the_review_status_of_an_unbound_waba_does_nothing(storage
     assert await storage.set_waba_review_status(OTHER_WABA, "REJECTED", at(90), "webhook") == []
     assert await storage.get_snapshot(WABA) is None
     assert await storage.list_history() == []
-
-
-async def test_an_expired_snapshot_keeps_its_data_but_reads_as_fetched_in_1970(storage: Storage) -> None:
-    first = await bound(storage)
-
-    await storage.expire_snapshot(WABA)
-    await storage.expire_snapshot(OTHER_WABA)  # none stored: nothing to do
-
-    expired = await storage.get_snapshot(WABA)
-    assert expired == msgspec.structs.replace(first, fetched_at=EPOCH)
-    assert expired is not None
-    assert expired.fetched_at.utcoffset() == timedelta(0)
-    assert await storage.get_snapshot(OTHER_WABA) is None
-    assert await storage.save_snapshot(snapshot(fetched_at=at(60)), "request") == []
-    assert await storage.get_snapshot(WABA) == snapshot(fetched_at=at(60))
 
 
 async def test_history_is_listed_oldest_first_in_recording_order_for_equal_times(storage: Storage) -> None:

@@ -11,9 +11,11 @@ from intwa.domain.accounts import AccountAdministration
 from intwa.domain.bindings import BindPhoneNumber
 from intwa.domain.snapshots import Snapshots
 from intwa.domain.webhooks.apply import ApplyWebhook
-from tests.fakes.clock import FakeClock
+from tests.fakes.clock import ClockSleep, FakeClock
 from tests.fakes.storage import InMemoryStorage
 from tests.webhook_examples import META_PHONE_ID, META_WABA_ID, write_fake_data_with_meta_waba
+
+RETENTION_DAYS = 7
 
 
 @pytest.fixture
@@ -22,8 +24,13 @@ def fake_data_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def apply_webhook(storage: InMemoryStorage, snapshots: Snapshots, clock: FakeClock) -> ApplyWebhook:
-    return ApplyWebhook(storage, snapshots, clock)
+def sleep(clock: FakeClock) -> ClockSleep:
+    return ClockSleep(clock)
+
+
+@pytest.fixture
+def apply_webhook(storage: InMemoryStorage, snapshots: Snapshots, clock: FakeClock, sleep: ClockSleep) -> ApplyWebhook:
+    return ApplyWebhook(storage, snapshots, clock, retention_days=RETENTION_DAYS, sleep=sleep)
 
 
 @pytest.fixture

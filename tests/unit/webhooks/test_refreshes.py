@@ -11,6 +11,7 @@ import pytest
 from intwa.adapters.provider.fake import FakeProvider
 from intwa.domain.errors import ProviderUnavailable
 from intwa.domain.webhooks.apply import ApplyWebhook, WebhookReceipt
+from tests.fakes.clock import ClockSleep
 from tests.fakes.storage import InMemoryStorage
 from tests.unit.webhooks.conftest import fetches
 from tests.webhook_examples import META_PHONE_ID, META_WABA_ID, fixture_body, notification
@@ -114,17 +115,25 @@ async def test_an_update_of_an_unbound_wabas_phone_refreshes_nothing(
 
 
 @pytest.mark.usefixtures("bound")
-async def test_a_failed_refresh_is_logged_and_raises_nothing(
-    apply_webhook: ApplyWebhook, storage: InMemoryStorage, provider: FakeProvider, caplog: pytest.LogCaptureFixture
+async def test_a_failed_refresh_is_logged_retried_after_each_pause_and_raises_nothing(
+    apply_webhook: ApplyWebhook,
+    storage: InMemoryStorage,
+    provider: FakeProvider,
+    sleep: ClockSleep,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    provider.fail_with(META_WABA_ID, ProviderUnavailable("Meta is down"))
+    provider.fail_with(META_WABA_ID, ProviderUnavailable("Meta is down", retry_after_seconds=3600))
 
     with caplog.at_level(logging.WARNING, logger="intwa.webhooks"):
         receipt = await apply_webhook(fixture_body("phone_number_quality_update"))
         await apply_webhook.drain()
 
     assert receipt == WebhookReceipt(applied=1)
-    assert "webhook refresh of WABA 102290129340398 failed: 50300 Meta is down" in caplog.messages
+    # Meta's Retry-After, capped at five minutes, between the attempts of a day.
+    assert set(sleep.slept) == {300.0}
+    assert len(sleep.slept) == 24 * 60 // 5
+    assert caplog.messages[0] == "webhook refresh of WABA 102290129340398 failed, to be retried: 50300 Meta is down"
+    assert caplog.messages[-1] == "webhook refresh of WABA 102290129340398 given up: 50300 Meta is down"
     assert await storage.list_history() == []
 
 

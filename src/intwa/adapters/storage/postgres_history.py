@@ -13,7 +13,7 @@ import msgspec
 from intwa.adapters.storage.postgres_database import SQL, Connection
 from intwa.adapters.storage.rows import aware_utc, change_parameters, decode_snapshot, encode_snapshot
 from intwa.domain.history import changes_on_replace, with_review_status
-from intwa.domain.models import EXPIRED_AT, Change, ChangeSource, WabaSnapshot
+from intwa.domain.models import Change, ChangeSource, WabaSnapshot
 
 LOCK_WABA = f"{SQL.waba_owner} FOR NO KEY UPDATE"
 """The WABA's owner, locking its row until the transaction ends; no row: not bound.
@@ -31,9 +31,10 @@ async def replace_snapshot(connection: Connection, snapshot: WabaSnapshot, sourc
     bound, stored = await _locked_snapshot(connection, snapshot.waba.id)
     if not bound:
         return []
-    changes = changes_on_replace(stored, snapshot, source)
-    if changes is None:
+    replacement = changes_on_replace(stored, snapshot, source)
+    if replacement is None:
         return []
+    snapshot, changes = replacement
     await _write_snapshot(connection, snapshot)
     await _record(connection, changes)
     return changes
@@ -51,13 +52,6 @@ async def set_review_status(
     await _write_snapshot(connection, updated)
     await _record(connection, changes)
     return changes
-
-
-async def expire_stored_snapshot(connection: Connection, waba_id: str) -> None:
-    """Give the WABA's stored snapshot the fetch time `EXPIRED_AT`; nothing if it has none."""
-    _, stored = await _locked_snapshot(connection, waba_id)
-    if stored is not None:
-        await _write_snapshot(connection, msgspec.structs.replace(stored, fetched_at=EXPIRED_AT))
 
 
 async def read_snapshot(connection: Connection, waba_id: str) -> WabaSnapshot | None:

@@ -277,12 +277,6 @@ class ReadCachingStorage:
         finally:
             self._forget_snapshot(waba_id)
 
-    async def expire_snapshot(self, waba_id: str) -> None:
-        try:
-            await self._storage.expire_snapshot(waba_id)
-        finally:
-            self._forget_snapshot(waba_id)
-
     @asynccontextmanager
     async def lock_refresh(self, waba_id: str) -> AsyncIterator[WabaSnapshot | None]:
         # What the lock yields is read from the store; after it, a snapshot remembered from before is

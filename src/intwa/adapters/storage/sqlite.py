@@ -206,11 +206,6 @@ class SqliteStorage:
         """Claim the WABA for `holder`'s background sync until `until`; False while another holds it."""
         return await self._coordination.claim_for_sync(waba_id, holder, until, now)
 
-    async def expire_snapshot(self, waba_id: str) -> None:
-        """Make the WABA's snapshot due for a refresh and too old to be served stale; nothing if it has none."""
-        async with self._database.transaction() as connection:
-            await history.expire_stored_snapshot(connection, waba_id)
-
     async def list_history(self, waba_id: str | None = None, phone_number_id: str | None = None) -> list[Change]:
         """Recorded changes, oldest first (in recording order for equal times), optionally filtered."""
         sql, parameters = SQL.history_query(waba_id, phone_number_id)

@@ -15,7 +15,7 @@ import msgspec
 from intwa.adapters.storage.rows import change_parameters, decode_snapshot, encode_snapshot
 from intwa.adapters.storage.sqlite_database import SQL, utc_text
 from intwa.domain.history import changes_on_replace, with_review_status
-from intwa.domain.models import EXPIRED_AT, Change, ChangeSource, WabaSnapshot
+from intwa.domain.models import Change, ChangeSource, WabaSnapshot
 
 _INSERT_FIRST_SNAPSHOT = (
     "INSERT INTO waba_snapshots (waba_id, snapshot, fetched_at) VALUES (?, ?, ?)"
@@ -34,9 +34,10 @@ async def replace_snapshot(
     stored = await _stored_snapshot(connection, snapshot.waba.id)
     if stored is None and not await _is_bound(connection, snapshot.waba.id):
         return []
-    changes = changes_on_replace(stored, snapshot, source)
-    if changes is None:
+    replacement = changes_on_replace(stored, snapshot, source)
+    if replacement is None:
         return []
+    snapshot, changes = replacement
     await _write_snapshot(connection, snapshot)
     await _record(connection, changes)
     return changes
@@ -64,13 +65,6 @@ async def set_review_status(
     await _write_snapshot(connection, updated)
     await _record(connection, changes)
     return changes
-
-
-async def expire_stored_snapshot(connection: aiosqlite.Connection, waba_id: str) -> None:
-    """Give the WABA's stored snapshot the fetch time `EXPIRED_AT`; nothing if it has none."""
-    stored = await _stored_snapshot(connection, waba_id)
-    if stored is not None:
-        await _write_snapshot(connection, msgspec.structs.replace(stored, fetched_at=EXPIRED_AT))
 
 
 async def _stored_snapshot(connection: aiosqlite.Connection, waba_id: str) -> WabaSnapshot | None:

@@ -1,19 +1,22 @@
-"""Applying Meta's webhooks: what each change of a verified post does to intwa's WABAs."""
+"""Applying Meta's webhooks: what each change of a verified post does to intwa's WABAs (SPEC §3.9)."""
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from functools import partial
 
 import msgspec
 
-from intwa.domain.errors import DomainError
+from intwa.domain.errors import DomainError, ProviderError, ProviderUnavailable
 from intwa.domain.models import WebhookEvent
 from intwa.domain.ports import Clock, Storage
 from intwa.domain.shared_tasks import SharedTasks
-from intwa.domain.snapshots import Snapshots
+from intwa.domain.snapshots import FAILED_REFRESH_PAUSE, Snapshots
 from intwa.domain.validation import display_number_digits
 from intwa.domain.webhooks.payload import (
     AccountNotice,
@@ -28,8 +31,25 @@ from intwa.domain.webhooks.payload import (
 logger = logging.getLogger("intwa.webhooks")
 
 WABA_OBJECT = "whatsapp_business_account"
-PARTNER_EVENTS = frozenset({"PARTNER_REMOVED", "PARTNER_APP_UNINSTALLED"})
-"""`account_update` events after which the platform may no longer read the customer's WABA."""
+REFRESHING_EVENTS = frozenset(
+    {
+        "DISABLED_UPDATE",
+        "ACCOUNT_RESTRICTION",
+        "ACCOUNT_VIOLATION",
+        "ACCOUNT_DELETED",
+        "ACCOUNT_OFFBOARDED",
+        "ACCOUNT_RECONNECTED",
+        "PARTNER_REMOVED",
+        "PARTNER_APP_UNINSTALLED",
+        "PARTNER_ADDED",
+        "PARTNER_APP_INSTALLED",
+    }
+)
+"""`account_update` events after which the WABA is refreshed from Meta: its status or access may have changed."""
+GIVE_UP_AFTER = timedelta(days=1)
+"""How long a webhook's refresh is retried while Meta cannot answer; the background sync goes on after that."""
+PRUNE_EVERY = timedelta(hours=1)
+"""How often the webhook events older than the retention are deleted."""
 OTHER_FIELD = "other"
 """The field under which `ApplyWebhook.events` counts the changes of fields intwa does not handle."""
 
@@ -47,26 +67,41 @@ _Handler = Callable[[WebhookEntry, WebhookChange], Awaitable[bool]]
 class ApplyWebhook:
     """Apply every change of a verified webhook post; applying one twice has the effect of applying it once.
 
-    A review decision is written to the WABA's snapshot. Quality and name updates name the phone only by
-    its number and carry too little to update a snapshot, so the WABA is refreshed from the provider in
-    the background, without delaying the answer to Meta. Partner and capability events are recorded once
-    each; a WABA the partner lost is expired, so the next read asks Meta. `events` counts the changes
-    received by field (`other` for the fields intwa does not handle); `fields` names every such field.
+    A review decision is written to the WABA's snapshot unless the snapshot is newer than the event. Quality
+    and name updates, capability updates and the account events of `REFRESHING_EVENTS` refresh the WABA
+    from the provider in the background, without delaying the answer to Meta: one refresh per WABA per
+    burst of events, deferred (never dropped) while the WABA's refreshes wait for Meta's rate limit or
+    after a failure. Account and capability events are kept for `retention_days`. Events for WABAs that
+    are not bound change nothing and are not kept. `events` counts the changes received by field (`other`
+    for the fields intwa does not handle); `fields` names every such field.
     """
 
-    def __init__(self, storage: Storage, snapshots: Snapshots, clock: Clock) -> None:
+    def __init__(
+        self,
+        storage: Storage,
+        snapshots: Snapshots,
+        clock: Clock,
+        *,
+        retention_days: float = 7,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+    ) -> None:
         self._storage = storage
         self._snapshots = snapshots
         self._clock = clock
+        self._retention = timedelta(days=retention_days)
+        self._sleep = sleep
         self._refreshes: SharedTasks[None] = SharedTasks("intwa webhook refresh of WABA")
-        self._again: set[str] = set()
+        # Per WABA with a refresh pending: the latest event asking for it, numbered, and when it was received.
+        self._requested: dict[str, tuple[int, datetime]] = {}
+        self._requests = itertools.count()
+        self._pruned_at: datetime | None = None
         self.events: Counter[str] = Counter()
         self._handlers: dict[str, _Handler] = {
             "account_review_update": self._review_update,
             "phone_number_quality_update": self._phone_number_update,
             "phone_number_name_update": self._phone_number_update,
             "account_update": self._account_update,
-            "business_capability_update": self._record_capability,
+            "business_capability_update": self._capability_update,
         }
 
     async def __call__(self, body: bytes) -> WebhookReceipt:
@@ -93,7 +128,7 @@ class ApplyWebhook:
 
     @property
     def pending(self) -> int:
-        """How many WABAs have a refresh scheduled or under way."""
+        """How many WABAs have a refresh scheduled, deferred or under way."""
         return len(self._refreshes)
 
     async def drain(self) -> None:
@@ -103,16 +138,16 @@ class ApplyWebhook:
     async def close(self) -> None:
         """Cancel pending refreshes: at shutdown the provider's client is about to close."""
         await self._refreshes.cancel_all()
-        self._again.clear()
+        self._requested.clear()
 
     async def _review_update(self, entry: WebhookEntry, change: WebhookChange) -> bool:
         value = change.value_as(ReviewDecision)
         if value is None or not value.decision:
             return _odd(entry, change)
-        changes = await self._storage.set_waba_review_status(
-            entry.id, value.decision, at=self._clock.now(), source="webhook"
-        )
-        logger.info("WABA %s review decision %s (%d changes)", entry.id, value.decision, len(changes))
+        # At the event's time: a snapshot fetched later, or a later decision, is not rolled back.
+        at = _event_time(entry, self._clock.now())
+        changes = await self._storage.set_waba_review_status(entry.id, value.decision, at=at, source="webhook")
+        logger.info("WABA %s review decision %s of %s (%d changes)", entry.id, value.decision, at, len(changes))
         return True
 
     async def _phone_number_update(self, entry: WebhookEntry, change: WebhookChange) -> bool:
@@ -121,8 +156,7 @@ class ApplyWebhook:
         if not digits:
             return _odd(entry, change)
         # Refreshed also when the number is not in the snapshot yet: it may have been added since (SPEC §3.9).
-        if await self._storage.waba_owner(entry.id) is None:
-            logger.info("ignored %s of phone number %s: WABA %s is not bound", change.field, digits, entry.id)
+        if not await self._bound(entry.id, change):
             return False
         self._schedule_refresh(entry.id)
         return True
@@ -133,20 +167,32 @@ class ApplyWebhook:
             return _odd(entry, change)
         # Partner events come on the partner's business; the customer's WABA is in the value.
         waba_id = (value.waba_info.waba_id if value.waba_info is not None else None) or entry.id
-        if value.event in PARTNER_EVENTS:
-            # Expired before recording, so a delivery cut short is completed by Meta's redelivery.
-            await self._storage.expire_snapshot(waba_id)
+        if not await self._bound(waba_id, change):
+            return False
         await self._record(entry, change, waba_id, value.event)
+        if value.event in REFRESHING_EVENTS:
+            self._schedule_refresh(waba_id)
         return True
 
-    async def _record_capability(self, entry: WebhookEntry, change: WebhookChange) -> bool:
-        await self._record(entry, change, None, None)
+    async def _capability_update(self, entry: WebhookEntry, change: WebhookChange) -> bool:
+        # The messaging limit is the business portfolio's: the numbers' `messageLimit` may have changed.
+        if not await self._bound(entry.id, change):
+            return False
+        await self._record(entry, change, entry.id, None)
+        self._schedule_refresh(entry.id)
         return True
 
-    async def _record(self, entry: WebhookEntry, change: WebhookChange, waba_id: str | None, event: str | None) -> None:
+    async def _bound(self, waba_id: str, change: WebhookChange) -> bool:
+        if await self._storage.waba_owner(waba_id) is not None:
+            return True
+        logger.info("ignored %s of WABA %s: it is not bound", change.field, waba_id)
+        return False
+
+    async def _record(self, entry: WebhookEntry, change: WebhookChange, waba_id: str, event: str | None) -> None:
+        now = self._clock.now()
         recorded = await self._storage.record_webhook_event(
             WebhookEvent(
-                received_at=self._clock.now(),
+                received_at=now,
                 object_id=entry.id,
                 waba_id=waba_id,
                 field=change.field,
@@ -157,35 +203,78 @@ class ApplyWebhook:
         )
         outcome = "recorded" if recorded else "recorded already (a redelivery)"
         logger.info("webhook %s %s of %s: %s", change.field, event or "-", entry.id, outcome)
+        if self._pruned_at is None or now - self._pruned_at >= PRUNE_EVERY:
+            self._pruned_at = now
+            pruned = await self._storage.prune_webhook_events(now - self._retention)
+            if pruned:
+                logger.info("deleted %d webhook events older than %s", pruned, self._retention)
 
     def _schedule_refresh(self, waba_id: str) -> None:
-        if waba_id in self._refreshes:
-            self._again.add(waba_id)  # the running refresh may have read Meta before this change
-            return
+        # A refresh pending or under way sees the newer request when it ends, and refreshes again if it read Meta
+        # before it: one refresh per burst of events, and none missed.
+        self._requested[waba_id] = (next(self._requests), self._clock.now())
         self._refreshes.start(waba_id, partial(self._refresh, waba_id))
 
     async def _refresh(self, waba_id: str) -> None:
         try:
             while True:
-                self._again.discard(waba_id)
-                await self._refresh_once(waba_id)
-                if waba_id not in self._again:
+                requested = self._requested[waba_id]
+                await self._refresh_after(waba_id, requested[1])
+                if self._requested[waba_id] == requested:
                     return
         finally:
-            self._refreshes.forget(waba_id)  # from here a new change starts a refresh of its own
+            # From here a new event starts a refresh of its own.
+            self._refreshes.forget(waba_id)
+            self._requested.pop(waba_id, None)
 
-    async def _refresh_once(self, waba_id: str) -> None:
-        if self._snapshots.refreshes_paused(waba_id, self._clock.now()):
-            logger.info("webhook refresh of WABA %s skipped: its refreshes wait for Meta's rate limit", waba_id)
-            return
-        try:
-            refreshed = await self._snapshots.refresh(waba_id, source="webhook")
-        except DomainError as error:
-            logger.warning("webhook refresh of WABA %s failed: %s %s", waba_id, error.code, error.message)
-        except Exception:
-            logger.exception("webhook refresh of WABA %s failed unexpectedly", waba_id)
-        else:
+    async def _refresh_after(self, waba_id: str, requested: datetime) -> None:
+        """Refresh the WABA with Meta's data read after `requested`, waiting while its refreshes pause."""
+        while True:
+            now = self._clock.now()
+            paused_until = self._snapshots.paused_until(waba_id, now)
+            if paused_until is not None:
+                logger.info("webhook refresh of WABA %s deferred until %s", waba_id, paused_until.isoformat())
+                await self._sleep((paused_until - now).total_seconds())
+                continue
+            try:
+                refreshed = await self._snapshots.refresh(waba_id, source="webhook", fresh_after=requested)
+            except (ProviderUnavailable, ProviderError) as error:
+                if self._clock.now() - requested >= GIVE_UP_AFTER:
+                    logger.warning("webhook refresh of WABA %s given up: %s %s", waba_id, error.code, error.message)
+                    return
+                # The failure paused the WABA's refreshes: this one waits for the pause to end.
+                logger.warning(
+                    "webhook refresh of WABA %s failed, to be retried: %s %s", waba_id, error.code, error.message
+                )
+                if self._snapshots.paused_until(waba_id, self._clock.now()) is None:
+                    await self._sleep(FAILED_REFRESH_PAUSE.total_seconds())
+                continue
+            except DomainError as error:
+                logger.warning("webhook refresh of WABA %s failed: %s %s", waba_id, error.code, error.message)
+                return
+            except Exception:
+                logger.exception("webhook refresh of WABA %s failed unexpectedly", waba_id)
+                return
+            if refreshed.snapshot.fetched_at < requested:
+                continue  # joined a refresh that read Meta before the event: once more
             logger.info("refreshed WABA %s after a webhook (%d changes)", waba_id, len(refreshed.changes))
+            return
+
+
+def _event_time(entry: WebhookEntry, now: datetime) -> datetime:
+    """When Meta says the entry's change happened (`entry.time`, POSIX seconds), never later than `now`.
+
+    A snapshot fetched within that second is taken as older than the change: only one fetched after
+    the second is known to have read Meta after it.
+    """
+    if entry.time is None:
+        return now
+    try:
+        # Meta gives whole seconds: the change happened at the latest at the end of that second.
+        at = datetime.fromtimestamp(entry.time + 1, UTC) - timedelta(microseconds=1)
+    except (OverflowError, OSError, ValueError):
+        return now
+    return min(at, now)
 
 
 def _odd(entry: WebhookEntry, change: WebhookChange) -> bool:

@@ -19,6 +19,7 @@ from intwa.entrypoints.cli.errors import IntwaGroup
 from intwa.entrypoints.cli.history import history
 from intwa.entrypoints.cli.servers import fake_graph, serve
 from intwa.entrypoints.cli.sync import sync
+from intwa.entrypoints.cli.webhook_events import webhook_events
 
 __all__ = ["CliContext", "cli", "main"]
 
@@ -38,7 +39,20 @@ def cli(ctx: click.Context, config: str | None) -> None:
     ctx.obj = dataclasses.replace(base, config_path=config)
 
 
-for _command in (serve, db, account, bind, unbind, bindings, phone_info, waba_info, sync, history, fake_graph):
+for _command in (
+    serve,
+    db,
+    account,
+    bind,
+    unbind,
+    bindings,
+    phone_info,
+    waba_info,
+    sync,
+    history,
+    webhook_events,
+    fake_graph,
+):
     cli.add_command(_command)
 
 

@@ -6,12 +6,12 @@ from typing import TYPE_CHECKING
 
 import click
 
-from intwa.entrypoints.cli.context import CliContext, json_option
+from intwa.entrypoints.cli.context import CliContext, closing_refreshes, json_option
 from intwa.entrypoints.composition import resolve
 
 if TYPE_CHECKING:
     from intwa.container import Container
-    from intwa.domain.models import Binding, PhoneNumber, Waba
+    from intwa.domain.models import Binding, ListedWaba, PhoneNumber
 
 _refresh_option = click.option("--refresh", is_flag=True, help="Ask the provider now, whatever the snapshot's age.")
 
@@ -94,7 +94,7 @@ def phone_info(cli: CliContext, name: str, waba_id: str, refresh: bool, as_json:
     async def command(container: Container) -> list[PhoneNumber]:
         await _require_account(container, name)
         query = await resolve(container.list_phone_numbers)
-        return await query(name, waba_id, refresh=refresh)
+        return await closing_refreshes(container, query(name, waba_id, refresh=refresh))
 
     rows = [render.PhoneNumberRow.of(phone) for phone in cli.run(command)]
     render.show(rows, as_json=as_json, empty=f"WABA {waba_id} has no phone numbers")
@@ -109,16 +109,25 @@ def waba_info(cli: CliContext, name: str, refresh: bool, as_json: bool) -> None:
     """Show the WABAs bound to an account.
 
     The same data as the HTTP wabaInfo endpoint, from the snapshots while they are younger than the TTL.
+    A WABA whose refresh failed is listed with its last known data and a warning on stderr; with
+    `--refresh`, the exit code is then 1.
     """
     from intwa.entrypoints.cli import render
 
-    async def command(container: Container) -> list[Waba]:
+    async def command(container: Container) -> list[ListedWaba]:
         await _require_account(container, name)
         query = await resolve(container.list_wabas)
-        return await query(name, refresh=refresh)
+        return await closing_refreshes(container, query(name, refresh=refresh))
 
-    rows = [render.WabaRow.of(waba) for waba in cli.run(command)]
-    render.show(rows, as_json=as_json, empty=f"no WABAs are bound to account {name}")
+    wabas = cli.run(command)
+    render.show(
+        [render.WabaRow.of(waba) for waba in wabas], as_json=as_json, empty=f"no WABAs are bound to account {name}"
+    )
+    failed = [waba for waba in wabas if waba.refresh_error is not None]
+    for waba in failed:
+        click.echo(f"warning: WABA {waba.waba.id} shows its last known data: {waba.refresh_error}", err=True)
+    if failed and refresh:
+        raise click.exceptions.Exit(1)
 
 
 async def _require_account(container: Container, name: str) -> None:

@@ -59,6 +59,15 @@ class CliContext:
         return build_container(settings)
 
 
+async def closing_refreshes(container: Container, work: Awaitable[T]) -> T:
+    """Await `work`, then end the refreshes it left under way, before the store and the provider's client close."""
+    snapshots = await resolve(container.snapshots)
+    try:
+        return await work
+    finally:
+        await snapshots.close()
+
+
 async def _open_storage(container: Container, settings: Settings) -> None:
     """Open the storage first, so that a store that cannot be opened is reported as such."""
     from intwa.domain.errors import DomainError

@@ -12,7 +12,7 @@ from typing import ClassVar
 import click
 import msgspec
 
-from intwa.domain.models import AccountSummary, NewApiKey
+from intwa.domain.models import AccountSummary, NewApiKey, WebhookEvent
 from intwa.domain.sync import SyncOutcome, SyncReport
 from intwa.entrypoints.views import BindingView, ChangeView, PhoneNumberView, View, WabaView
 
@@ -80,10 +80,10 @@ class PhoneNumberRow(PhoneNumberView, Row):
 
 
 class WabaRow(WabaView, Row):
-    HEADERS = ("WABA ID", "NAME", "STATUS")
+    HEADERS = ("WABA ID", "NAME", "STATUS", "ACCESSIBLE")
 
     def cells(self) -> tuple[str, ...]:
-        return (self.waba_id, self.waba_name, self.waba_status)
+        return (self.waba_id, self.waba_name, self.waba_status, "yes" if self.accessible else "no")
 
 
 class ChangeRow(ChangeView, Row):
@@ -99,6 +99,25 @@ class ChangeRow(ChangeView, Row):
             _or_dash(self.new),
             self.source,
         )
+
+
+class WebhookEventRow(Row):
+    """A kept Meta webhook event (SPEC §4 `webhook-events`): `value` is the change's value as Meta sent it."""
+
+    HEADERS = ("RECEIVED AT", "WABA ID", "FIELD", "EVENT")
+
+    received_at: datetime
+    waba_id: str | None
+    field: str
+    event: str | None
+    value: msgspec.Raw
+
+    @classmethod
+    def of(cls, event: WebhookEvent) -> WebhookEventRow:
+        return cls(_utc(event.received_at), event.waba_id, event.field, event.event, msgspec.Raw(event.payload))
+
+    def cells(self) -> tuple[str, ...]:
+        return (_table_time(self.received_at), self.waba_id or "-", self.field, _or_dash(self.event))
 
 
 class SyncErrorView(View):

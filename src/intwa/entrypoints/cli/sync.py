@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from intwa.entrypoints.cli.context import CliContext, json_option
+from intwa.entrypoints.cli.context import CliContext, closing_refreshes, json_option
 from intwa.entrypoints.composition import resolve
 
 if TYPE_CHECKING:
@@ -33,7 +33,7 @@ def sync(cli: CliContext, name: str | None, as_json: bool) -> None:
 
         async def command(container: Container) -> SyncReport:
             sync_wabas = await resolve(container.sync_wabas)
-            return await sync_wabas(name, on_start=on_start, on_progress=on_progress)
+            return await closing_refreshes(container, sync_wabas(name, on_start=on_start, on_progress=on_progress))
 
         report = cli.run(command)
 
