@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import sqlite3
+from contextlib import closing
 
 import pytest
 
@@ -170,7 +172,9 @@ def test_waba_info_refresh_lists_every_waba_when_one_fails_and_exits_1(
         {"wabaId": OTHER_WABA_ID, "wabaName": "PT TIG CODE", "wabaStatus": "PENDING", "accessible": True},
         {"wabaId": WABA_ID, "wabaName": "PT TIG TECH", "wabaStatus": "APPROVED", "accessible": False},
     ]
-    assert result.stderr == (f"warning: WABA {OTHER_WABA_ID} shows its last known data: 50300 Meta is down\n")
+    assert result.stderr == f"warning: WABA {OTHER_WABA_ID} shows its last known data: 50300 Meta is down\n"
+    with closing(sqlite3.connect(accounts.settings().storage.sqlite_path)) as database:
+        assert database.execute("SELECT count(*) FROM refresh_leases").fetchone() == (0,)  # none left behind
 
 
 def test_waba_info_of_an_account_without_bindings_is_empty(accounts: Intwa) -> None:

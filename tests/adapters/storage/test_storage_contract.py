@@ -243,13 +243,18 @@ async def test_bindings_are_listed_by_account_then_binding_time_then_phone_numbe
     assert await storage.list_bindings("nobody") == []
 
 
-async def test_wabas_are_ordered_by_their_first_binding_time(storage: Storage) -> None:
+async def _bind_wabas_out_of_order(storage: Storage) -> None:
+    """acme binds WABAs 3000, 0999 and 1000 in that order of first binding; zeta binds 2000 before all."""
     await create_accounts(storage, "acme", "zeta")
     await bind(storage, "acme", "3000", "1", seconds=300)
     await bind(storage, "zeta", "2000", "2", seconds=200)
     await bind(storage, "acme", "1000", "3", seconds=400)
     await bind(storage, "acme", "3000", "4", seconds=500)  # a later phone keeps its WABA's place
     await bind(storage, "acme", "0999", "5", seconds=400)  # same time: by id
+
+
+async def test_wabas_are_ordered_by_their_first_binding_time(storage: Storage) -> None:
+    await _bind_wabas_out_of_order(storage)
 
     assert await storage.account_waba_ids("acme") == ["3000", "0999", "1000"]
     assert await storage.all_bound_waba_ids() == ["2000", "3000", "0999", "1000"]
@@ -257,12 +262,7 @@ async def test_wabas_are_ordered_by_their_first_binding_time(storage: Storage) -
 
 
 async def test_an_accounts_wabas_are_read_with_their_snapshots_in_first_binding_order(storage: Storage) -> None:
-    await create_accounts(storage, "acme", "zeta")
-    await bind(storage, "acme", "3000", "1", seconds=300)
-    await bind(storage, "zeta", "2000", "2", seconds=200)
-    await bind(storage, "acme", "1000", "3", seconds=400)
-    await bind(storage, "acme", "3000", "4", seconds=500)  # a later phone keeps its WABA's place
-    await bind(storage, "acme", "0999", "5", seconds=400)  # same time: by id
+    await _bind_wabas_out_of_order(storage)
 
     wabas = await storage.account_snapshots("acme")
 
