@@ -1,6 +1,9 @@
 """The benchmark's ceilings: bare Litestar apps answering intwa's read paths with fixed bytes.
 
-    uvicorn bare_app:create_app --factory --app-dir bench   (bench/run.py starts it)
+    python bench/bare_app.py PORT   (bench/run.py starts it)
+
+It runs under uvicorn exactly as `intwa serve` runs intwa (SPEC §8: "on the same server settings"):
+`uvicorn_options` of intwa's `[server]` settings from the environment, so the same protocol with its limits.
 
 `INTWA_BENCH_ANSWERS` names a JSON file `{"phoneInfo": "<body>", "wabaInfo": "<body>"}`: the exact bytes
 that intwa answered to the benchmark's requests. Each endpoint returns its bytes as `application/json`
@@ -16,8 +19,10 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 
+import msgspec
 from litestar import Litestar, MediaType, Response, post
 from litestar.handlers import HTTPRouteHandler
 from litestar.middleware import DefineMiddleware
@@ -58,3 +63,23 @@ def create_app() -> Litestar:
         openapi_config=None,
         logging_config=None,
     )
+
+
+def main() -> None:
+    import uvicorn
+
+    from intwa.entrypoints.http.server_protocol import uvicorn_options
+    from intwa.settings import load_settings
+
+    server = msgspec.structs.replace(load_settings().server, port=int(sys.argv[1]))
+    uvicorn.run(
+        "bare_app:create_app",
+        factory=True,
+        app_dir=str(Path(__file__).resolve().parent),
+        log_level="warning",
+        **uvicorn_options(server),
+    )
+
+
+if __name__ == "__main__":
+    main()

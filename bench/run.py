@@ -4,10 +4,11 @@
 
 Needs `wrk` (`apt-get install wrk`). On free loopback ports it starts `intwa fake-graph` standing in for
 Meta, `intwa serve` pointed at it (SQLite in a temporary folder, a day-long cache TTL so that answers come
-from snapshots, background sync off, logging at WARNING, one worker: `serve`'s uvicorn settings, httptools
-and uvloop, no access log) and `bench/bare_app.py` twice under uvicorn with the same settings, answering the
-same paths with the exact bytes intwa answered: `bare`, ordinary Litestar handlers (SPEC §8's reference),
-and `direct`, answered by a route middleware the way intwa's account endpoints are. It creates an account,
+from snapshots, background sync off, logging at WARNING, one worker) and `bench/bare_app.py` twice under
+uvicorn with the same server settings (`serve`'s `uvicorn_options`: its HTTP protocol with the `[server]`
+limits, uvloop, no access log), answering the same paths with the exact bytes intwa answered: `bare`,
+ordinary Litestar handlers (SPEC §8's reference), and `direct`, answered by a route middleware the way
+intwa's account endpoints are. It creates an account,
 binds a WABA with two phone numbers, and for phoneInfo and wabaInfo runs wrk against the three in rounds,
 each round in an order rotated by one, resetting fake-graph's call counter first. The server's CPU time
 per request comes from /proc. Servers and wrk share the machine's cores unpinned. Then it
@@ -51,7 +52,6 @@ ENDPOINTS: dict[str, dict[str, str]] = {
     "phoneInfo": {"accountName": ACCOUNT, "wabaId": READ_WABA},
     "wabaInfo": {"accountName": ACCOUNT},
 }
-UVICORN_SETTINGS = ["--workers", "1", "--http", "httptools", "--loop", "uvloop", "--lifespan", "on"]
 
 
 def fake_graph_data(bind_wabas: int) -> dict[str, Any]:
@@ -194,17 +194,7 @@ class Bench:
     def _start_bare(self, target: str) -> None:
         """A bare app under uvicorn with intwa's settings; `INTWA_BENCH_BARE` picks how it answers."""
         port = self.urls[target].rsplit(":", 1)[1]
-        command = [sys.executable, "-m", "uvicorn", "bare_app:create_app", "--factory", "--app-dir", str(BENCH)]
-        command += [
-            "--host",
-            "127.0.0.1",
-            "--port",
-            port,
-            *UVICORN_SETTINGS,
-            "--no-access-log",
-            "--log-level",
-            "warning",
-        ]
+        command = [sys.executable, str(BENCH / "bare_app.py"), port]
         bare = self.servers.start(target, command, env={"INTWA_BENCH_BARE": BARE_TARGETS[target]})
         probe = f"{self.urls[target]}/intwa-api/whatsapp/account/wabaInfo"
         wait_until(lambda: httpx.post(probe).status_code == 200, bare, f"the {target} app")

@@ -53,6 +53,11 @@ class ServerSettings(_Section, frozen=True):
     workers: int = 1
     max_body_bytes: int = 65536
     rate_limit_per_minute: Annotated[int, msgspec.Meta(ge=0)] = 0  # 0 = off
+    # The limits that keep one client from holding a worker (SPEC §7); `server_protocol.py` applies them.
+    max_header_bytes: Annotated[int, msgspec.Meta(ge=1024, le=1048576)] = 16384  # request line + headers
+    max_connections: Annotated[int, msgspec.Meta(ge=1)] = 1000  # per worker
+    request_read_timeout_seconds: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 15.0
+    keep_alive_seconds: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 5.0
 
 
 class StorageSettings(_Section, frozen=True):

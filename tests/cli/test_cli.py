@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pickle
 import shutil
 import subprocess
 import sys
@@ -16,6 +17,7 @@ from litestar.testing import TestClient
 
 from intwa.container import Container
 from intwa.entrypoints.cli import CliContext, cli
+from intwa.entrypoints.http.server_protocol import BoundedHttpToolsProtocol
 from intwa.settings import Settings
 from tests.cli.conftest import Intwa, assert_fails, write_config
 from tests.conftest import OTHER_WABA_ID, PHONE_ID, WABA_ID
@@ -161,7 +163,7 @@ def test_serve_migrates_then_runs_every_worker_on_the_same_settings(
     monkeypatch.setattr("uvicorn.run", run)
     intwa = Intwa(config_path)
 
-    with mock.patch.dict(os.environ):
+    with mock.patch.dict(os.environ, {"INTWA_SERVER__MAX_HEADER_BYTES": "8192"}):
         out = intwa.ok("serve", "--port", "9123", "--workers", "3")
 
     assert out == "intwa: serving the HTTP API on http://127.0.0.1:9123 with 3 worker(s)\n"
@@ -169,12 +171,16 @@ def test_serve_migrates_then_runs_every_worker_on_the_same_settings(
     assert served["app"] == "intwa.entrypoints.http.app:create_app_from_env"
     assert served["factory"] is True
     assert (served["host"], served["port"], served["workers"]) == ("127.0.0.1", 9123, 3)
-    assert (served["http"], served["loop"], served["lifespan"], served["access_log"]) == (
-        "httptools",
+    assert (served["loop"], served["lifespan"], served["access_log"], served["timeout_keep_alive"]) == (
         "uvloop",
         "on",
         False,
+        5.0,
     )
+    # uvicorn pickles the protocol into each worker process: the limits must travel with it.
+    protocol = pickle.loads(pickle.dumps(served["http"]))  # noqa: S301 - bytes pickled just above
+    assert protocol.func is BoundedHttpToolsProtocol
+    assert (protocol.keywords["limits"].max_header_bytes, protocol.keywords["limits"].max_connections) == (8192, 1000)
     assert served["log_level"] == "info"
     assert served["environ"]["INTWA_CONFIG"] == str(config_path)
     assert served["environ"]["INTWA_SERVER__PORT"] == "9123"

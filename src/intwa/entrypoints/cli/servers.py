@@ -41,19 +41,10 @@ def serve(cli: CliContext, host: str | None, port: int | None, workers: int | No
 
     import uvicorn
 
+    from intwa.entrypoints.http.server_protocol import uvicorn_options
+
     click.echo(f"intwa: serving the HTTP API on http://{server.host}:{server.port} with {server.workers} worker(s)")
-    uvicorn.run(
-        HTTP_APP_FACTORY,
-        factory=True,
-        host=server.host,
-        port=server.port,
-        workers=server.workers,
-        log_level=settings.logging.level.lower(),
-        http="httptools",
-        loop="uvloop",
-        lifespan="on",
-        access_log=False,
-    )
+    uvicorn.run(HTTP_APP_FACTORY, factory=True, log_level=settings.logging.level.lower(), **uvicorn_options(server))
 
 
 def _require_provider_credentials(settings: Settings) -> None:
