@@ -41,6 +41,8 @@ def serve(cli: CliContext, host: str | None, port: int | None, workers: int | No
 
     import uvicorn
 
+    from intwa.entrypoints.http.http_protocol import AnyMethodHttpProtocol
+
     click.echo(f"intwa: serving the HTTP API on http://{server.host}:{server.port} with {server.workers} worker(s)")
     uvicorn.run(
         HTTP_APP_FACTORY,
@@ -49,7 +51,7 @@ def serve(cli: CliContext, host: str | None, port: int | None, workers: int | No
         port=server.port,
         workers=server.workers,
         log_level=settings.logging.level.lower(),
-        http="httptools",
+        http=AnyMethodHttpProtocol,  # httptools, with the envelope for methods it does not know
         loop="uvloop",
         lifespan="on",
         access_log=False,
