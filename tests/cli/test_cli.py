@@ -17,6 +17,7 @@ from litestar.testing import TestClient
 
 from intwa.container import Container
 from intwa.entrypoints.cli import CliContext, cli
+from intwa.entrypoints.http.http_protocol import AnyMethodHttpProtocol
 from intwa.entrypoints.http.server_protocol import BoundedHttpToolsProtocol
 from intwa.settings import Settings
 from tests.cli.conftest import Intwa, assert_fails, write_config
@@ -180,6 +181,7 @@ def test_serve_migrates_then_runs_every_worker_on_the_same_settings(
     # uvicorn pickles the protocol into each worker process: the limits must travel with it.
     protocol = pickle.loads(pickle.dumps(served["http"]))  # noqa: S301 - bytes pickled just above
     assert protocol.func is BoundedHttpToolsProtocol
+    assert issubclass(protocol.func, AnyMethodHttpProtocol)  # methods httptools does not know go to h11
     assert (protocol.keywords["limits"].max_header_bytes, protocol.keywords["limits"].max_connections) == (8192, 1000)
     assert served["log_level"] == "info"
     assert served["environ"]["INTWA_CONFIG"] == str(config_path)

@@ -130,8 +130,9 @@ async def test_the_handlers_are_called_directly_yet_litestar_still_routes_and_re
     assert refused.json()["code"] == 40500
 
 
-async def test_options_is_answered_by_litestar_without_a_key(api: Api) -> None:
+async def test_options_is_answered_with_the_envelope_without_a_key(api: Api) -> None:
     response = await api.client.options("/intwa-api/whatsapp/account/phoneInfo")
 
-    assert response.status_code == 204
-    assert "POST" in response.headers["allow"]
+    assert response.status_code == 200
+    assert response.json() == {"code": 0, "message": "Success", "data": None}
+    assert response.headers["allow"] == "OPTIONS, POST"

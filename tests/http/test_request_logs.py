@@ -105,6 +105,15 @@ async def test_unknown_paths_and_refused_methods_are_logged_too(api: Api, access
     assert lines[1].startswith("GET /intwa-api/whatsapp/account/bind 405 code=40500 account=- ")
 
 
+async def test_an_unknown_method_is_logged_within_a_bound(api: Api, access_log: pytest.LogCaptureFixture) -> None:
+    await api.client.request("FOO", "/intwa-api/whatsapp/account/bind")
+    await api.client.request("X" * 10_000, "/intwa-api/whatsapp/account/bind")
+
+    lines = [record.getMessage() for record in await access_records(access_log, 2)]
+    assert lines[0].startswith("FOO /intwa-api/whatsapp/account/bind 405 code=40500 account=- ")
+    assert lines[1].startswith("X" * 32 + " /intwa-api/whatsapp/account/bind 405 code=40500 account=- ")
+
+
 async def test_probes_and_scrapes_are_logged_at_debug_only(api: Api, access_log: pytest.LogCaptureFixture) -> None:
     for path in ("/healthz", "/readyz", "/metrics"):
         assert (await api.client.get(path)).status_code == 200

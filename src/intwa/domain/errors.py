@@ -23,6 +23,12 @@ class InvalidField(DomainError):
         self.field = field
 
 
+class MalformedBody(DomainError):
+    """A request body that is not a JSON object: not JSON, not UTF-8, or nested too deeply to read."""
+
+    code = 40000
+
+
 class Unauthenticated(DomainError):
     """Missing, malformed or unknown API key."""
 
@@ -135,10 +141,8 @@ class WebhookDisabled(DomainError):
     code = 40400
 
 
-class MalformedWebhook(DomainError):
+class MalformedWebhook(MalformedBody):
     """A correctly signed webhook post whose body is not a JSON object."""
-
-    code = 40000
 
 
 class RateLimited(DomainError):

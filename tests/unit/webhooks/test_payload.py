@@ -53,6 +53,21 @@ def test_a_body_that_is_not_a_json_object_is_malformed(body: bytes) -> None:
         decode_notification(body)
 
 
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        (b'{"object": "\xff"}', "not valid UTF-8"),
+        (b'{"ignored": "\xc3\x28", "entry": []}', "not valid UTF-8"),
+        (b'{"entry": [{"changes": [{"value": ' + b"[" * 5000 + b"]" * 5000 + b"}]}]}", "nested too deeply"),
+        (b"[" * 5000 + b"]" * 5000, "nested too deeply"),
+        (b'{"entry": 1, "x": ' + b'{"a":' * 5000 + b"1" + b"}" * 5000 + b"}", "nested too deeply"),
+    ],
+)
+def test_a_body_msgspec_cannot_read_is_malformed_and_says_why(body: bytes, problem: str) -> None:
+    with pytest.raises(MalformedWebhook, match=problem):
+        decode_notification(body)
+
+
 @pytest.mark.parametrize("body", [b"{}", b'{"object": "whatsapp_business_account", "entry": null}', b'{"entry": {}}'])
 def test_a_notification_without_entries_has_none(body: bytes) -> None:
     assert decode_notification(body).entry == ()

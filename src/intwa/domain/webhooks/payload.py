@@ -67,15 +67,21 @@ _DECODER = msgspec.json.Decoder(WebhookNotification, strict=False)
 def decode_notification(body: bytes) -> WebhookNotification:
     """The notification in a webhook body. Entries and changes of an odd shape are left out, not fatal.
 
-    Raises `MalformedWebhook` when the body is not a JSON object.
+    Raises `MalformedWebhook` when the body is not a JSON object: not JSON, not UTF-8 (anywhere, also in
+    parts that are ignored), or nested too deeply to read.
     """
     try:
+        # msgspec skips the strings of ignored keys unread; the body must be UTF-8 all the same (SPEC §3.9).
+        body.decode()
         return _DECODER.decode(body)
     except msgspec.ValidationError:
         pass  # some part has an odd shape: keep every part that fits
-    except msgspec.DecodeError:
-        raise MalformedWebhook("the webhook body is not valid JSON") from None
-    document = msgspec.json.decode(body)
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as error:
+        raise _malformed(error) from None
+    try:
+        document = msgspec.json.decode(body)
+    except RecursionError as error:  # the typed decode stopped at the odd part, before the deep one
+        raise _malformed(error) from None
     if not isinstance(document, dict):
         raise MalformedWebhook("the webhook body must be a JSON object")
     logger.info("a webhook has parts of an unexpected shape; applying the parts that fit")
@@ -84,6 +90,15 @@ def decode_notification(body: bytes) -> WebhookNotification:
     return WebhookNotification(
         object=kind if isinstance(kind, str) else "", entry=tuple(entry for entry in entries if entry is not None)
     )
+
+
+def _malformed(error: Exception) -> MalformedWebhook:
+    """The 40000 of a body msgspec could not read; it raises the last two past its own error type."""
+    if isinstance(error, UnicodeDecodeError):
+        return MalformedWebhook("the webhook body is not valid UTF-8")
+    if isinstance(error, RecursionError):
+        return MalformedWebhook("the webhook body is nested too deeply to read")
+    return MalformedWebhook("the webhook body is not valid JSON")
 
 
 def fingerprint(entry: WebhookEntry, change: WebhookChange) -> str:

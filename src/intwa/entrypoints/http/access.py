@@ -43,6 +43,7 @@ DURATION_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 
 _REQUEST_ID_HEADER = b"x-request-id"
 _SANE_REQUEST_ID = re.compile(rb"[A-Za-z0-9._-]{1,128}")
 _LONGEST_LOGGED_PATH = 512
+_LONGEST_LOGGED_METHOD = 32
 _ACCESS_LINE = (
     "%(method)s %(path)s %(status)d code=%(_code)s account=%(_account)s %(duration_ms).2fms id=%(request_id)s"
 )
@@ -165,6 +166,8 @@ class AccessMiddleware:
         if len(path) > _LONGEST_LOGGED_PATH or not path.isprintable():
             # The path is the client's: no control characters (a forged log line) and no novel.
             path = path[:_LONGEST_LOGGED_PATH].encode("unicode_escape").decode("ascii")
+        if len(method) > _LONGEST_LOGGED_METHOD:  # any token HTTP allows reaches us (`http_protocol.py`)
+            method = method[:_LONGEST_LOGGED_METHOD]
         # One mapping for the text line and the JSON keys alike: `JsonFormatter` adds a mapping's keys,
         # but those starting with `_`, which show an absent code or account as `-` in the text line.
         fields = {

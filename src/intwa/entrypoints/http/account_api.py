@@ -16,6 +16,7 @@ from intwa.domain.models import Account
 from intwa.entrypoints.http.access import ACCOUNT_KEY
 from intwa.entrypoints.http.bodies import decode_body, read_body
 from intwa.entrypoints.http.fast_path import JsonAnswer, served_directly
+from intwa.entrypoints.http.options import answer_options
 from intwa.entrypoints.http.schemas import (
     AccountRequest,
     BindingEnvelope,
@@ -115,11 +116,11 @@ def _endpoint(
 
 
 def account_handlers() -> list[HTTPRouteHandler]:
-    """The four account endpoints, as route handlers of their own for each app.
+    """The four account endpoints and their `OPTIONS`, as route handlers of their own for each app.
 
     Registered on the app itself, not under a Router: a layer less for Litestar to resolve per request.
     """
-    return [
+    endpoints = [
         _endpoint(
             "bind",
             "Bind a WABA's phone number",
@@ -137,3 +138,5 @@ def account_handlers() -> list[HTTPRouteHandler]:
         )(phone_info),
         _endpoint("wabaInfo", "The account's WABAs", WabaInfoRequest, WabaInfoEnvelope, 42200, 50200, 50300)(waba_info),
     ]
+    # OPTIONS before each endpoint: Litestar gives a path a bare OPTIONS handler of its own unless one is there.
+    return [handler for endpoint in endpoints for handler in (answer_options(*endpoint.paths), endpoint)]

@@ -10,6 +10,8 @@ from litestar.exceptions import ClientException, ValidationException
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.types import Receive
 
+from intwa.domain.errors import MalformedBody
+
 T = TypeVar("T")
 
 _FIELD = re.compile(r" - at `\$\.([A-Za-z0-9_]+)`")
@@ -38,9 +40,10 @@ async def read_body(receive: Receive, limit: int) -> bytes:
 
 
 def decode_body(raw: bytes, body_type: type[T]) -> T:
-    """The body as `body_type`; Litestar's own 400 exceptions when it is not, so `errors.py` renders them.
+    """The body as `body_type`: 40000 naming the field when a field is wrong, or the body when it is unreadable.
 
     One msgspec decode from bytes to the Struct: cheaper than decoding to Python objects and converting.
+    Unknown fields are skipped unread, so only the strings of known fields are checked for UTF-8.
     """
     try:
         return msgspec.json.decode(raw, type=body_type)
@@ -52,4 +55,10 @@ def decode_body(raw: bytes, body_type: type[T]) -> T:
             detail["key"] = field.group(1)
         raise ValidationException(detail="Validation failed", extra=[detail]) from None
     except msgspec.DecodeError:
-        raise ClientException("the body is not valid JSON") from None
+        raise MalformedBody("the body is not valid JSON") from None
+    # msgspec raises these two past its own error type: a string that is not UTF-8, and nesting deeper
+    # than the interpreter's recursion limit allows (about a thousand levels, less the stack in use).
+    except UnicodeDecodeError:
+        raise MalformedBody("the body is not valid UTF-8") from None
+    except RecursionError:
+        raise MalformedBody("the body is nested too deeply to read") from None

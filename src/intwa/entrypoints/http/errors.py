@@ -19,6 +19,7 @@ from litestar.types import ExceptionHandlersMap
 
 from intwa.domain.errors import DomainError, ProviderUnavailable, RateLimited
 from intwa.entrypoints.http.access import ENVELOPE_CODE_KEY, request_id_of
+from intwa.entrypoints.http.options import allow_header
 from intwa.entrypoints.http.schemas import ErrorEnvelope
 
 logger = logging.getLogger("intwa.http")
@@ -56,7 +57,9 @@ def http_exception_to_response(request: Request[Any, Any, Any], error: HTTPExcep
         message = f"no such path: {request.url.path}"
     elif code == 40500:
         message = f"method {request.method} is not allowed on {request.url.path}"
-        headers = error.headers  # Litestar's `Allow: <the path's methods>`, required by RFC 9110 §15.5.6
+        # Litestar's `Allow: <the path's methods>` (RFC 9110 §15.5.6), in the order OPTIONS answers give it.
+        allowed = (error.headers or {}).get("allow", "")
+        headers = {"Allow": allow_header(method.strip() for method in allowed.split(",") if method.strip())}
     elif code == 41300:
         limit = request.route_handler.resolve_request_max_body_size()
         message = f"the request body is larger than {limit} bytes"

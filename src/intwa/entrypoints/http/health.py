@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
-from litestar import Response, get
+from litestar import HttpMethod, Response, route
 from litestar.di import NamedDependency
+from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
 
 from intwa.entrypoints.http.schemas import HealthStatus
@@ -17,13 +19,21 @@ logger = logging.getLogger("intwa.http")
 READINESS_TIMEOUT_SECONDS = 2.0
 
 
-@get("/healthz", summary="Liveness", tags=["health"])
+def get_and_head(path: str, **options: Any) -> HTTPRouteHandler:
+    """`GET path`, answering `HEAD` too: probes and scrapes may ask with it (SPEC §3.1).
+
+    The server sends a `HEAD` the status and headers of the `GET` answer, without its body.
+    """
+    return route(path, http_method=[HttpMethod.GET, HttpMethod.HEAD], **options)
+
+
+@get_and_head("/healthz", summary="Liveness", tags=["health"])
 async def healthz() -> HealthStatus:
-    """200 while the process runs."""
+    """200 while the process runs (`HEAD`: the same answer without its body)."""
     return HealthStatus(status="ok")
 
 
-@get(
+@get_and_head(
     "/readyz",
     summary="Readiness",
     tags=["health"],
@@ -34,7 +44,7 @@ async def healthz() -> HealthStatus:
     },
 )
 async def readyz(services: NamedDependency[Services]) -> Response[HealthStatus]:
-    """200 when storage answers, 503 otherwise."""
+    """200 when storage answers, 503 otherwise (`HEAD`: the same answer without its body)."""
     try:
         await asyncio.wait_for(services.storage.ping(), READINESS_TIMEOUT_SECONDS)
     except Exception as error:

@@ -1,4 +1,4 @@
-"""`GET /metrics`: this worker process's counters in Prometheus' text format.
+"""`GET /metrics` (and `HEAD`): this worker process's counters in Prometheus' text format.
 
 The counters are plain numbers kept where things happen (`HttpStats`, `CountingProvider`, `Snapshots`,
 `ApplyWebhook`, `BackgroundSync`) and turned into metric families only when Prometheus scrapes, so
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from litestar import Response, get
+from litestar import Response
 from litestar.di import NamedDependency
 from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
 from prometheus_client.gc_collector import GCCollector
@@ -23,6 +23,7 @@ from intwa.domain.snapshots import Snapshots
 from intwa.domain.sync import BackgroundSync
 from intwa.domain.webhooks.apply import ApplyWebhook
 from intwa.entrypoints.http.access import DURATION_BUCKETS, HttpStats
+from intwa.entrypoints.http.health import get_and_head
 from intwa.entrypoints.http.services import Services
 
 # The process's CPU, memory, file descriptors and start time, Python's GC and version, as usual.
@@ -130,7 +131,7 @@ class Scrape:
         )
 
 
-@get(
+@get_and_head(
     "/metrics",
     media_type=CONTENT_TYPE_PLAIN_0_0_4,
     summary="Prometheus metrics of the worker process that answers",

@@ -46,6 +46,7 @@ from uvicorn.config import Config
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 
+from intwa.entrypoints.http.http_protocol import AnyMethodHttpProtocol
 from intwa.entrypoints.http.schemas import ErrorEnvelope
 from intwa.settings import ServerSettings
 
@@ -120,8 +121,8 @@ class ConnectionLimits:
             logger.warning("%s (logged at most once a minute per worker)", message)
 
 
-class BoundedHttpToolsProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol within `ConnectionLimits`: a header limit, a read deadline, a connection cap."""
+class BoundedHttpToolsProtocol(AnyMethodHttpProtocol):
+    """`AnyMethodHttpProtocol` within `ConnectionLimits`: a header limit, a read deadline, a connection cap."""
 
     def __init__(
         self,

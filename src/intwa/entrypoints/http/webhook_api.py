@@ -20,6 +20,7 @@ from litestar.params import HeaderParameter, QueryParameter
 
 from intwa.domain.errors import WebhookDisabled
 from intwa.domain.webhooks.signature import SIGNATURE_HEADER, verify_signature, verify_subscription
+from intwa.entrypoints.http.options import answer_options
 from intwa.entrypoints.http.schemas import SUCCESS, ErrorEnvelope
 from intwa.entrypoints.http.services import Services
 from intwa.settings import WebhookSettings
@@ -135,10 +136,11 @@ async def receive_events(
 
 
 def webhook_router(settings: WebhookSettings) -> Router:
-    """The webhook's two handlers, answering like an unknown path while no app secret is configured."""
+    """The webhook's handlers and its `OPTIONS`, answering like an unknown path while no app secret is configured."""
     return Router(
         path=WEBHOOK_PATH,
-        route_handlers=[confirm_subscription, receive_events],
+        # OPTIONS first: Litestar gives a path a bare OPTIONS handler of its own unless one is there already.
+        route_handlers=[answer_options("/"), confirm_subscription, receive_events],
         guards=[RequireAppSecret(settings)],
         tags=["webhook"],
     )
