@@ -189,6 +189,19 @@ def test_a_client_that_drips_bytes_is_disconnected_after_the_read_timeout(limite
     assert READ_TIMEOUT - 0.2 < waited < READ_TIMEOUT + 1.5
 
 
+def test_a_connection_that_sent_an_unknown_method_is_closed_at_the_read_timeout_too(limited: Deployment) -> None:
+    limited.start_server()
+
+    with _connect(limited) as connection:
+        connection.sendall(b"FOO /intwa-api/whatsapp/account/bind HTTP/1.1\r\nHost: intwa\r\n\r\n")
+        connection.sendall(b"GET /healthz HTTP/1.1\r\nX-Slow: ")  # then half a request, and silence
+        received, waited = _read_until_closed(connection)
+
+    assert received.startswith(b"HTTP/1.1 405 ")
+    assert _envelope_code(received) == 40500
+    assert waited < READ_TIMEOUT + 0.5  # not h11's keep-alive, which would close it only after KEEP_ALIVE
+
+
 def test_an_idle_keep_alive_connection_is_closed_after_keep_alive_seconds(limited: Deployment) -> None:
     limited.start_server()
 

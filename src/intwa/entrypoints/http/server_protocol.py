@@ -43,6 +43,7 @@ from typing import Any
 
 import msgspec
 from uvicorn.config import Config
+from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 
@@ -218,7 +219,13 @@ class BoundedHttpToolsProtocol(AnyMethodHttpProtocol):
 
     def _read_timed_out(self) -> None:
         self._deadline = None
-        if self.transport.is_closing() or self.transport.get_protocol() is not self:  # closed, or a WebSocket now
+        if self.transport.is_closing():
+            return
+        if self.transport.get_protocol() is not self:
+            # A WebSocket now lives on; a connection handed to h11 for a method httptools does not know does
+            # not: h11 has no read deadline of its own, so a deadline since its request began closes it.
+            if isinstance(self.transport.get_protocol(), H11Protocol):
+                self.transport.close()
             return
         if self.flow.read_paused:  # intwa stopped reading, not the client: that time does not count
             self._reading_since = self.loop.time()
