@@ -14,6 +14,7 @@ import aiosqlite
 from aiosqlite import Row
 
 from intwa.adapters.rate_limit.batched import BatchedRateLimiter, CounterKey
+from intwa.adapters.storage.private_files import create_private_file
 from intwa.adapters.storage.sqlite_database import sqlite_unavailability
 
 _PRAGMAS = (
@@ -83,7 +84,7 @@ class SqliteRateLimiter(BatchedRateLimiter):
 async def open_sqlite_rate_limiter(database_path: str) -> AsyncIterator[SqliteRateLimiter]:
     """Open (creating it if needed) the counters' file next to `database_path`; a `providers.Resource`."""
     path = rate_limit_path(database_path)
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    create_private_file(Path(path))  # 0600 in folders of 0700 when intwa creates them (SPEC §7)
     # As for the main database: the plain module finds an unopenable file before aiosqlite's thread starts.
     sqlite3.connect(path).close()
     # isolation_level=None: each statement commits on its own, so a write holds the file's lock briefly.

@@ -14,6 +14,7 @@ from typing import Any
 import aiosqlite
 
 from intwa.adapters.storage.outage import StorageOutage
+from intwa.adapters.storage.private_files import create_private_file
 from intwa.adapters.storage.rows import aware_utc
 from intwa.adapters.storage.statements import Statements
 from intwa.domain.errors import StorageUnavailable
@@ -133,11 +134,13 @@ async def fetch_together(connection: aiosqlite.Connection, *statements: tuple[st
 async def open_sqlite_database(path: str) -> AsyncIterator[SqliteDatabase]:
     """Open the SQLite file at `path` for as long as the generator runs; a `providers.Resource`.
 
-    Creates the parent folders, switches the file to WAL mode and sets the connections' pragmas.
+    Creates the parent folders (0700) and the file (0600) when they do not exist (SPEC §7: SQLite gives
+    the `-wal` and `-shm` files the mode of the database), switches the file to WAL mode and sets the
+    connections' pragmas.
     """
     if path == ":memory:":
         raise ValueError("SQLite storage needs a file: the reader and writer must share one database")
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    create_private_file(Path(path))
     # aiosqlite leaves its worker thread behind when a connection fails to open, and that thread later
     # reports to a closed event loop; the plain module finds an unopenable file first.
     sqlite3.connect(path).close()
