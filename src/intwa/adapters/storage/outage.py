@@ -106,5 +106,8 @@ class StorageOutage:
             return
         self.failing = False
         self._logger.info(
-            "%s answers again after %.1f s of outage (%d failed calls)", self._what, now - self._started, self._failures
+            "%s answers again: unavailable for %.1f s, %d calls failed",
+            self._what,
+            self._last_failure - self._started,
+            self._failures,
         )
