@@ -39,7 +39,8 @@ class ListWabas:
     The WABAs' snapshots are read together; those that need the provider are refreshed side by side, at
     most `REFRESH_CONCURRENCY` at a time, each sharing a refresh already under way. One WABA's error never
     fails the list: a WABA Meta cannot answer for is listed from its snapshot while it may be served stale,
-    else with its data unknown and `accessible` as last known, and the error in `refresh_error`.
+    else with its data unknown and `accessible` as last known, and the error in `refresh_error`. The store
+    being unavailable is no WABA's error: without a snapshot to serve, it fails the list (50301).
     """
 
     def __init__(self, storage: Storage, snapshots: Snapshots) -> None:

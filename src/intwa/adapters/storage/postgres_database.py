@@ -114,8 +114,9 @@ class PostgresDatabase:
         """A transaction on the lock pool, for transaction-scoped advisory locks held during a Meta call.
 
         No timeout to get a connection: a refresh waits its turn while others hold their WABAs' locks.
+        It writes nothing: that it worked says nothing of a store that takes no writes.
         """
-        async with self._translating(wrote=True):
+        async with self._translating(wrote=False):
             connection = await self._acquire(self._lock_pool, None)
             try:
                 async with connection.transaction():
