@@ -11,10 +11,11 @@ import msgspec
 import pytest
 
 from intwa.adapters.storage.read_cache import MAX_ENTRIES, ReadCachingStorage
+from intwa.domain.errors import StorageUnavailable
 from intwa.domain.models import Binding, PhoneNumber, Waba, WabaSnapshot
 from intwa.domain.ports import Storage
 from tests.conftest import PHONE_ID, WABA_ID
-from tests.fakes.storage import InMemoryStorage
+from tests.fakes.storage import InMemoryStorage, StorageWithOutage
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 _: type[Storage] = ReadCachingStorage
@@ -458,3 +459,21 @@ async def test_a_snapshot_write_during_an_accounts_read_is_not_undone_by_the_rea
     assert await cached.get_snapshot(WABA_ID) == renamed
     assert (await cached.account_snapshots("IW0001"))[0] == (WABA_ID, renamed)
     assert held_account.reads == Counter({"account snapshots": 2})
+
+
+@pytest.mark.parametrize("read", ["waba_owner", "get_snapshot", "account_snapshots"])
+async def test_a_read_the_store_could_not_answer_is_not_remembered(read: str) -> None:
+    inner = StorageWithOutage()
+    await inner.create_account("IW0001", "hash-1", NOW)
+    binding = Binding(account_name="IW0001", waba_id=WABA_ID, phone_number_id=PHONE_ID, phone_number="1", bound_at=NOW)
+    await inner.add_binding(binding, WabaSnapshot(waba=Waba(id=WABA_ID, name="W"), phone_numbers=(), fetched_at=NOW))
+    cached = ReadCachingStorage(inner, max_age_seconds=1.0, monotonic=Monotonic())
+    key = "IW0001" if read == "account_snapshots" else WABA_ID
+    inner.fail_next(1)
+
+    with pytest.raises(StorageUnavailable):
+        await getattr(cached, read)(key)
+    answer = await getattr(cached, read)(key)
+
+    assert answer  # the store's answer, read again: the failure was not remembered
+    assert inner.failed == 1

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import msgspec
 
 from intwa.domain.binding_conflicts import check_binding_conflicts
-from intwa.domain.errors import AccountAlreadyExists, AccountNotFound, BindingNotFound
+from intwa.domain.errors import AccountAlreadyExists, AccountNotFound, BindingNotFound, StorageUnavailable
 from intwa.domain.history import changes_on_replace, with_review_status
 from intwa.domain.models import (
     Account,
@@ -237,3 +237,57 @@ class InMemoryStorage:
 
 def _in_utc(snapshot: WabaSnapshot) -> WabaSnapshot:
     return msgspec.structs.replace(snapshot, fetched_at=snapshot.fetched_at.astimezone(UTC))
+
+
+class StorageWithOutage(InMemoryStorage):
+    """In-memory storage that can be unavailable, as the adapters report it: `StorageUnavailable`.
+
+    `fail_next(n, writes_only=...)` makes the next `n` calls that it concerns fail: writes only (a full
+    disk: reads go on answering), or every call (the connection is lost). `failed` counts the failures.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._failing = 0
+        self._writes_only = False
+        self.failed = 0
+
+    def fail_next(self, calls: int, *, writes_only: bool = False) -> None:
+        self._failing, self._writes_only = calls, writes_only
+
+    def _call(self, *, writes: bool) -> None:
+        if self._failing and (writes or not self._writes_only):
+            self._failing -= 1
+            self.failed += 1
+            reason = "disk full" if self._writes_only else "connection lost"
+            raise StorageUnavailable(f"storage is unavailable ({reason}); retry in 5 s", retry_after_seconds=5)
+
+    async def waba_owner(self, waba_id: str) -> str | None:
+        self._call(writes=False)
+        return await super().waba_owner(waba_id)
+
+    async def get_snapshot(self, waba_id: str) -> WabaSnapshot | None:
+        self._call(writes=False)
+        return await super().get_snapshot(waba_id)
+
+    async def account_snapshots(self, account_name: str) -> list[tuple[str, WabaSnapshot | None]]:
+        self._call(writes=False)
+        return await super().account_snapshots(account_name)
+
+    async def all_bound_waba_ids(self) -> list[str]:
+        self._call(writes=False)
+        return await super().all_bound_waba_ids()
+
+    async def save_snapshot(self, snapshot: WabaSnapshot, source: ChangeSource) -> list[Change]:
+        self._call(writes=True)
+        return await super().save_snapshot(snapshot, source)
+
+    async def claim_for_sync(self, waba_id: str, holder: str, until: datetime, now: datetime) -> bool:
+        self._call(writes=True)
+        return await super().claim_for_sync(waba_id, holder, until, now)
+
+    @asynccontextmanager
+    async def lock_refresh(self, waba_id: str) -> AsyncIterator[WabaSnapshot | None]:
+        self._call(writes=True)  # SQLite's refresh lease is a row written
+        async with super().lock_refresh(waba_id) as snapshot:
+            yield snapshot

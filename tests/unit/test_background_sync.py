@@ -172,14 +172,17 @@ async def test_the_loop_keeps_running_through_provider_errors_until_stopped(
 
 
 class _FlakyStorage(InMemoryStorage):
-    """In-memory storage whose list of bound WABAs fails once, as a locked database might."""
+    """In-memory storage whose list of bound WABAs fails once unexpectedly: a bug, not an outage.
+
+    (A store that is unavailable says so with `StorageUnavailable`: `tests/unit/test_storage_outages.py`.)
+    """
 
     failed = False
 
     async def all_bound_waba_ids(self) -> list[str]:
         if not self.failed:
             self.failed = True
-            raise OSError("database is locked")
+            raise RuntimeError("a bug in the store")
         return await super().all_bound_waba_ids()
 
 

@@ -117,6 +117,24 @@ class ProviderRateLimited(ProviderUnavailable):
     """Meta's rate limit for the app or the WABA is reached."""
 
 
+STORAGE_RETRY_AFTER_SECONDS = 5
+"""What a client is told to wait while intwa's own storage is unavailable: outages are mostly short."""
+
+
+class StorageUnavailable(DomainError):
+    """intwa's own storage cannot be used now (connection lost, disk full, locked too long): retry later.
+
+    The storage adapters raise it in place of their libraries' errors; integrity and programming errors
+    stay what they are. An outage is logged once, where it is noticed (`adapters/storage/outage.py`).
+    """
+
+    code = 50301
+
+    def __init__(self, message: str, *, retry_after_seconds: int = STORAGE_RETRY_AFTER_SECONDS) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
+
+
 class WebhookSignatureMissing(DomainError):
     """A webhook post without the `X-Hub-Signature-256` header: nothing is applied."""
 

@@ -6,7 +6,7 @@ import asyncio
 import logging
 
 from intwa.domain import validation
-from intwa.domain.errors import DomainError, WabaNotBound
+from intwa.domain.errors import DomainError, StorageUnavailable, WabaNotBound
 from intwa.domain.models import UNKNOWN, ListedWaba, PhoneNumber, Waba, WabaSnapshot
 from intwa.domain.ports import Storage
 from intwa.domain.snapshots import Snapshots
@@ -39,7 +39,8 @@ class ListWabas:
     The WABAs' snapshots are read together; those that need the provider are refreshed side by side, at
     most `REFRESH_CONCURRENCY` at a time, each sharing a refresh already under way. One WABA's error never
     fails the list: a WABA Meta cannot answer for is listed from its snapshot while it may be served stale,
-    else with its data unknown and `accessible` as last known, and the error in `refresh_error`.
+    else with its data unknown and `accessible` as last known, and the error in `refresh_error`. The store
+    being unavailable is no WABA's error: without a snapshot to serve, it fails the list (50301).
     """
 
     def __init__(self, storage: Storage, snapshots: Snapshots) -> None:
@@ -75,6 +76,8 @@ class ListWabas:
                 snapshot = (await self._snapshots.refresh(waba_id, source="request", gate=gate)).snapshot
             else:
                 snapshot = await self._snapshots.settle(waba_id, stored, gate=gate)
+        except StorageUnavailable:
+            raise  # the store's outage, not this WABA's: the whole list is 50301
         except DomainError as error:
             logger.warning("listing WABA %s without a refresh: %s %s", waba_id, error.code, error.message)
             return _last_known(waba_id, stored, self._snapshots.servable(stored), f"{error.code} {error.message}")

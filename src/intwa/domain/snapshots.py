@@ -13,7 +13,7 @@ from typing import TypeGuard
 
 import msgspec
 
-from intwa.domain.errors import ProviderError, ProviderUnavailable, WabaNotAccessible
+from intwa.domain.errors import ProviderError, ProviderUnavailable, StorageUnavailable, WabaNotAccessible
 from intwa.domain.models import UNKNOWN, Change, ChangeSource, Waba, WabaSnapshot
 from intwa.domain.ports import Clock, MetaProvider, Storage
 from intwa.domain.shared_tasks import SharedTasks
@@ -44,12 +44,13 @@ class Snapshots:
 
     Concurrent readers that need the same refresh share one provider call. A reader with an older
     snapshot it may serve waits for the refresh at most `refresh_wait_seconds` and is then answered from
-    that snapshot while the refresh goes on. When Meta is down, rate-limited or rejects the token, a
-    snapshot younger than `max_stale_seconds` is served instead, and the WABA's refreshes pause a while.
-    When Meta says the WABA is gone or no longer shared, the snapshot is stored with `accessible` False
-    (its data as last known) and phoneInfo answers `WabaNotAccessible` from it until a refresh finds the
-    WABA again. `hits`, `misses` and `stale_hits` count how snapshots were answered: younger than the TTL,
-    after a refresh (or with its error), or from an older snapshot while Meta did not answer in time.
+    that snapshot while the refresh goes on. When Meta is down, rate-limited or rejects the token, or the
+    store cannot take the refreshed snapshot (`StorageUnavailable`: a full disk), a snapshot younger than
+    `max_stale_seconds` is served instead, and the WABA's refreshes pause a while. When Meta says the WABA
+    is gone or no longer shared, the snapshot is stored with `accessible` False (its data as last known)
+    and phoneInfo answers `WabaNotAccessible` from it until a refresh finds the WABA again. `hits`,
+    `misses` and `stale_hits` count how snapshots were answered: younger than the TTL, after a refresh
+    (or with its error), or from an older snapshot while Meta did not answer in time.
     """
 
     def __init__(
@@ -132,6 +133,11 @@ class Snapshots:
                 error.code,
                 error.message,
             )
+            return servable
+        except StorageUnavailable:
+            # A full disk, say, while reads work: the snapshot read is answered. The outage is logged once, where
+            # the store noticed it, not per request.
+            self.stale_hits += 1
             return servable
         self.misses += 1
         return refreshed.snapshot
@@ -223,7 +229,7 @@ class Snapshots:
         try:
             async with gate or nullcontext():
                 refreshed = await self._refresh_locked(waba_id, source, fresh_after)
-        except (ProviderUnavailable, ProviderError) as error:
+        except (ProviderUnavailable, ProviderError, StorageUnavailable) as error:
             self._pause_after(waba_id, error, self._clock.now())
             raise
         finally:
@@ -259,10 +265,17 @@ class Snapshots:
         )
         return WabaSnapshot(waba=waba, phone_numbers=tuple(phone_numbers), fetched_at=self._clock.now())
 
-    def _pause_after(self, waba_id: str, error: ProviderError | ProviderUnavailable, now: datetime) -> None:
-        pause = FAILED_REFRESH_PAUSE
-        if isinstance(error, ProviderUnavailable):
-            pause = max(pause, timedelta(seconds=error.retry_after_seconds))
+    def _pause_after(
+        self, waba_id: str, error: ProviderError | ProviderUnavailable | StorageUnavailable, now: datetime
+    ) -> None:
+        # After a storage failure only for the store's own retry time: Meta is fine, and the refresh may have
+        # spent a call of its budget already (the snapshot could not be stored), so not at once either.
+        if isinstance(error, StorageUnavailable):
+            pause = timedelta(seconds=error.retry_after_seconds)
+        elif isinstance(error, ProviderUnavailable):
+            pause = max(FAILED_REFRESH_PAUSE, timedelta(seconds=error.retry_after_seconds))
+        else:
+            pause = FAILED_REFRESH_PAUSE
         self._paused_until[waba_id] = now + min(pause, LONGEST_PAUSE)
 
 

@@ -11,7 +11,7 @@ from datetime import timedelta
 
 import msgspec
 
-from intwa.domain.errors import AccountNotFound, DomainError, WabaNotAccessible
+from intwa.domain.errors import AccountNotFound, DomainError, StorageUnavailable, WabaNotAccessible
 from intwa.domain.ports import Clock, Storage
 from intwa.domain.snapshots import Refreshed, Snapshots
 
@@ -100,6 +100,8 @@ class SyncWabas:
     async def _refresh(self, waba_id: str) -> SyncOutcome:
         try:
             refreshed = await self._snapshots.refresh(waba_id, source="sync")
+        except StorageUnavailable:
+            raise  # every other WABA would fail the same way: the sync stops with it
         except DomainError as error:
             return SyncOutcome(waba_id, error=SyncFailure(error.code, error.message))
         if not refreshed.snapshot.accessible:
@@ -135,8 +137,9 @@ class BackgroundSync:
     keeps them from multiplying Meta calls), while Meta reports it at 90% of its rate limit or more
     (`Snapshots.refreshes_paused`), and while another loop (`holder`: another worker or instance on the same store)
     has claimed it for this interval: instances share the work instead of each refreshing every WABA.
-    Provider errors are logged and the loop goes on; only `stop()` ends it. An interval of 0 turns it
-    off. `rounds`, `refreshes`, `failures` and `skips` count what it did.
+    Provider errors are logged and the loop goes on; only `stop()` ends it. While the store is unavailable
+    the round ends and starts again after the store's retry time, logging nothing (the store logs its outage
+    once). An interval of 0 turns it off. `rounds`, `refreshes`, `failures` and `skips` count what it did.
     """
 
     def __init__(
@@ -202,8 +205,11 @@ class BackgroundSync:
         while True:
             try:
                 await self.run_round()
+            except StorageUnavailable as error:
+                # Logged once per outage by the store; the round starts again once the store may answer.
+                await self._sleep(min(self._interval, error.retry_after_seconds))
             except Exception:
-                # Storage trouble, or a bug: logged, and the next round tries again after a pause.
+                # A bug: logged, and the next round tries again after a pause.
                 logger.exception("background sync round failed")
                 await self._sleep(self._interval)
 
@@ -225,6 +231,8 @@ class BackgroundSync:
             return
         try:
             refreshed = await self._snapshots.refresh(waba_id, source="sync", fresh_after=young)
+        except StorageUnavailable:
+            raise  # not this WABA's failure: the round ends
         except DomainError as error:
             self.failures += 1
             logger.warning("background sync of WABA %s failed: error %s: %s", waba_id, error.code, error.message)

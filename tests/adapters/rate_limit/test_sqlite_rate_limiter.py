@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from intwa.adapters.rate_limit.sqlite import SqliteRateLimiter, rate_limit_path
+from intwa.adapters.storage.outage import StorageOutage
 from intwa.domain.rate_limits import window_start
 from tests.adapters.rate_limit.conftest import open_rate_limiter
 
@@ -94,20 +95,27 @@ async def test_counts_survive_reopening_so_a_restarted_worker_keeps_the_minutes_
         assert await limiter.hit("IW0001", 3, MINUTE) is not None
 
 
-async def test_a_counter_that_cannot_be_written_lets_the_request_through_and_warns(
+async def test_counters_that_cannot_be_written_let_requests_through_with_one_warning_until_they_can(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     database = tmp_path / "intwa.db"
     async with open_rate_limiter(str(database)) as limiter:
+        limiter.outage = StorageOutage("request counting", settle_seconds=0, log=logging.getLogger("intwa.rate_limit"))
         blocker = sqlite3.connect(rate_limit_path(str(database)), isolation_level=None)
         try:
             blocker.execute("BEGIN IMMEDIATE")  # another process holding the write lock past the busy timeout
-            with caplog.at_level(logging.WARNING, logger="intwa.adapters.rate_limit.sqlite"):
-                verdict = await limiter.hit("IW0001", 0, MINUTE)  # a limit of 0: any counted hit is refused
+            with caplog.at_level(logging.INFO, logger="intwa.rate_limit"):
+                # A limit of 0: any counted hit is refused.
+                verdicts = [await limiter.hit("IW0001", 0, MINUTE) for _ in range(2)]
+                blocker.execute("ROLLBACK")
+                counted = await limiter.hit("IW0001", 0, MINUTE)
         finally:
             blocker.close()
 
-    assert verdict is None
-    assert [record.message for record in caplog.records] == [
-        "request counter not written, request let through: database is locked"
+    assert verdicts == [None, None]
+    assert counted is not None  # counted again, and refused
+    assert [(record.levelname, " ".join(record.message.split()[:5])) for record in caplog.records] == [
+        ("WARNING", "request counting is unavailable (database"),
+        ("INFO", "request counting answers again: unavailable"),
     ]
+    assert caplog.records[1].message.endswith(", 2 calls failed")

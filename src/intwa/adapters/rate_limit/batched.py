@@ -7,6 +7,8 @@ import logging
 from abc import ABC, abstractmethod
 from datetime import datetime
 
+from intwa.adapters.storage.outage import StorageOutage
+from intwa.domain.errors import StorageUnavailable
 from intwa.domain.rate_limits import seconds_until_next_window, window_start
 
 logger = logging.getLogger("intwa.rate_limit")
@@ -23,15 +25,18 @@ class BatchedRateLimiter(ABC):
     under load a request costs a share of one write instead of a round trip of its own. Every hit of
     every process is counted exactly once.
 
-    A counter that cannot be written lets its requests through and logs a warning once a window: the
-    limit protects the service, it must not stop it.
+    A counter that cannot be written lets its requests through: the limit protects the service, it must
+    not stop it. The subclass raises `StorageUnavailable` for that, with `outage` (or its store's own)
+    noting it, which logs once when counting stops and once when it works again.
     """
 
     def __init__(self) -> None:
         self._waiting: dict[CounterKey, list[asyncio.Future[int | None]]] = {}
         self._writer: asyncio.Task[None] | None = None
         self._current_window: int | None = None
-        self._warned_window: int | None = None
+        self.outage = StorageOutage(
+            "request counting", effect="requests are let through uncounted until it works again", log=logger
+        )
 
     async def hit(self, account_name: str, limit_per_minute: int, now: datetime) -> float | None:
         key = (account_name, window_start(now))
@@ -51,15 +56,14 @@ class BatchedRateLimiter(ABC):
 
     @abstractmethod
     async def _add(self, hits: dict[CounterKey, int]) -> dict[CounterKey, int]:
-        """Add the hits to their counters atomically; the counters' new values. Raise on failure."""
+        """Add the hits to their counters atomically; the counters' new values.
+
+        `StorageUnavailable` when they cannot be written.
+        """
 
     @abstractmethod
     async def _forget_before(self, window: int) -> None:
-        """Delete the counters of windows starting before `window`."""
-
-    def _is_write_failure(self, error: Exception) -> bool:
-        """Whether `error` means the counters could not be written (the request is then let through)."""
-        return isinstance(error, OSError)
+        """Delete the counters of windows starting before `window`; `StorageUnavailable` when it cannot."""
 
     async def _write_waiting(self) -> None:
         """Count the waiting hits in one write, again while more arrive meanwhile, then stop."""
@@ -83,11 +87,7 @@ class BatchedRateLimiter(ABC):
                 self._current_window = window
                 # The previous window stays: requests still in flight from it may be counted there.
                 await self._forget_before(window - 60)
-        except Exception as error:
-            if not self._is_write_failure(error):
-                raise
-            if self._warned_window != window:
-                self._warned_window = window
-                logger.warning("request counter not written, request let through: %s", error)
-            return {}
+        except StorageUnavailable:
+            return {}  # logged once, when counting stopped
+        self.outage.answered(wrote=True)
         return counts

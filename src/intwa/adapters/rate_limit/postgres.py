@@ -29,11 +29,19 @@ class PostgresRateLimiter(BatchedRateLimiter):
     async def _add(self, hits: dict[CounterKey, int]) -> dict[CounterKey, int]:
         names = [name for name, _ in hits]
         windows = [window for _, window in hits]
-        rows = await self._database.fetch(_ADD, names, windows, list(hits.values()))
+        rows = await self._fetch(_ADD, names, windows, list(hits.values()))
         return {(row["account_name"], row["window_start"]): row["count"] for row in rows}
 
     async def _forget_before(self, window: int) -> None:
-        await self._database.fetch(_FORGET_BEFORE, window)
+        await self._fetch(_FORGET_BEFORE, window)
 
-    def _is_write_failure(self, error: Exception) -> bool:
-        return isinstance(error, asyncpg.PostgresError | asyncpg.InterfaceError | OSError)
+    async def _fetch(self, sql: str, *arguments: object) -> list[asyncpg.Record]:
+        """The database's rows; any of its errors means the counters cannot be written now.
+
+        The database's own outages come as `StorageUnavailable` already, logged by its outage; the rest
+        (a deadlock between instances' batches, say) are the counters' own.
+        """
+        try:
+            return await self._database.fetch(sql, *arguments)
+        except (asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+            raise self.outage.unavailable("not written", error) from error

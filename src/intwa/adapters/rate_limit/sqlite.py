@@ -7,12 +7,15 @@ make wait, a binding's durable transaction, and counters need none of its durabi
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable, Sequence
 from pathlib import Path
 
 import aiosqlite
+from aiosqlite import Row
 
 from intwa.adapters.rate_limit.batched import BatchedRateLimiter, CounterKey
+from intwa.adapters.storage.private_files import create_private_file
+from intwa.adapters.storage.sqlite_database import sqlite_unavailability
 
 _PRAGMAS = (
     # A request waits at most this long for another worker's counter write before it is let through.
@@ -59,21 +62,29 @@ class SqliteRateLimiter(BatchedRateLimiter):
             rows = keys[first : first + _MAX_ROWS]
             statement = _ADD.format(rows=", ".join(["(?, ?, ?)"] * len(rows)))
             parameters = [value for key in rows for value in (*key, hits[key])]
-            for name, start, count in await self._connection.execute_fetchall(statement, parameters):
+            for name, start, count in await self._run(statement, parameters):
                 counts[(name, start)] = count
         return counts
 
     async def _forget_before(self, window: int) -> None:
-        await self._connection.execute_fetchall(_FORGET_BEFORE, (window,))
+        await self._run(_FORGET_BEFORE, (window,))
 
-    def _is_write_failure(self, error: Exception) -> bool:
-        return isinstance(error, sqlite3.Error | OSError)
+    async def _run(self, statement: str, parameters: Sequence[object]) -> Iterable[Row]:
+        """The statement's rows; any error of the file (locked, full, even corrupt) means it is not written now.
+
+        Counters are worth less than the requests they count, so every SQLite error lets the requests through.
+        """
+        try:
+            return await self._connection.execute_fetchall(statement, parameters)
+        except (sqlite3.Error, OSError) as error:
+            found = sqlite_unavailability(error)
+            raise self.outage.unavailable(found[0] if found else "not written", error) from error
 
 
 async def open_sqlite_rate_limiter(database_path: str) -> AsyncIterator[SqliteRateLimiter]:
     """Open (creating it if needed) the counters' file next to `database_path`; a `providers.Resource`."""
     path = rate_limit_path(database_path)
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    create_private_file(Path(path))  # 0600 in folders of 0700 when intwa creates them (SPEC §7)
     # As for the main database: the plain module finds an unopenable file before aiosqlite's thread starts.
     sqlite3.connect(path).close()
     # isolation_level=None: each statement commits on its own, so a write holds the file's lock briefly.

@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
 from intwa.adapters.storage.sqlite_database import SQL, SqliteDatabase, from_utc_text, utc_text
+from intwa.domain.errors import StorageUnavailable
 from intwa.domain.models import WabaSnapshot
 
 logger = logging.getLogger("intwa.storage")
@@ -103,7 +104,7 @@ class SqliteCoordination:
                     kept = await connection.execute_fetchall(
                         _RENEW_LEASE, (utc_text(datetime.now(UTC) + self._lease), waba_id, holder)
                     )
-            except (sqlite3.Error, ValueError) as error:  # busy, or closing: the next renewal may work
+            except (StorageUnavailable, sqlite3.Error, ValueError) as error:  # busy, or closing: the next may work
                 logger.debug("refresh lease of WABA %s not renewed: %s", waba_id, error)
                 continue
             if not list(kept):
@@ -119,7 +120,7 @@ class SqliteCoordination:
         try:
             async with self._database.transaction() as connection:
                 await connection.execute(_RELEASE_LEASE, (waba_id, holder))
-        except (sqlite3.Error, ValueError) as error:  # aiosqlite raises ValueError on a closed connection
+        except (StorageUnavailable, sqlite3.Error, ValueError) as error:  # ValueError: aiosqlite's closed connection
             logger.debug(
                 "refresh lease of WABA %s not released (%s); it expires within %s s",
                 waba_id,

@@ -13,8 +13,11 @@ from typing import Any
 
 import aiosqlite
 
+from intwa.adapters.storage.outage import StorageOutage
+from intwa.adapters.storage.private_files import create_private_file
 from intwa.adapters.storage.rows import aware_utc
 from intwa.adapters.storage.statements import Statements
+from intwa.domain.errors import StorageUnavailable
 
 SQL = Statements()
 """The shared statements, as SQLite takes them."""
@@ -24,18 +27,46 @@ _SHARED_PRAGMAS = ("PRAGMA busy_timeout = 5000", "PRAGMA foreign_keys = ON")
 WRITER_PRAGMAS = (*_SHARED_PRAGMAS, "PRAGMA synchronous = FULL")
 READER_PRAGMAS = (*_SHARED_PRAGMAS, "PRAGMA query_only = ON")
 
+# SQLite's primary result codes that mean the file cannot be used now, with a few words for clients and
+# whether reads may still work: a full disk or a write lock held by another process stop only writes.
+_UNAVAILABLE: dict[int, tuple[str, bool]] = {
+    sqlite3.SQLITE_FULL: ("disk full", True),
+    sqlite3.SQLITE_READONLY: ("read-only", True),
+    sqlite3.SQLITE_BUSY: ("database locked", True),
+    sqlite3.SQLITE_LOCKED: ("database locked", True),
+    sqlite3.SQLITE_IOERR: ("I/O error", False),
+    sqlite3.SQLITE_CANTOPEN: ("cannot open the database file", False),
+    sqlite3.SQLITE_PROTOCOL: ("locking protocol error", False),
+}
+
+
+def sqlite_unavailability(error: BaseException) -> tuple[str, bool] | None:
+    """Why `error` means the SQLite file cannot be used now, and whether reads may still work; else None.
+
+    Integrity and programming errors (a constraint, a missing table, a syntax error) are not.
+    """
+    if not isinstance(error, sqlite3.OperationalError):
+        return None
+    return _UNAVAILABLE.get(error.sqlite_errorcode & 0xFF)
+
 
 class SqliteDatabase:
     """The connections to one SQLite file in WAL mode.
 
     Writes run in `transaction()`: one at a time on the writer connection, each inside
     `BEGIN IMMEDIATE` … `COMMIT`. Reads run on the reader connection and see committed data only.
+    These two are where every statement of the adapter runs, so they are where a file that cannot be
+    used now (disk full, I/O error, locked past the busy timeout) becomes `StorageUnavailable`, and where
+    `outage` hears of every failure and success.
     """
 
-    def __init__(self, writer: aiosqlite.Connection, reader: aiosqlite.Connection) -> None:
+    def __init__(
+        self, writer: aiosqlite.Connection, reader: aiosqlite.Connection, outage: StorageOutage | None = None
+    ) -> None:
         self._writer = writer
         self._reader = reader
         self._write_lock = asyncio.Lock()
+        self.outage = outage or StorageOutage()
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
@@ -47,13 +78,32 @@ class SqliteDatabase:
                 await self._writer.execute("BEGIN IMMEDIATE")
                 yield self._writer
                 await self._writer.execute("COMMIT")
-            except BaseException:
+            except BaseException as error:
                 await self._roll_back()
-                raise
+                unavailable = self._unavailable(error)
+                if unavailable is None:
+                    raise
+                raise unavailable from error
+        self.outage.answered(wrote=True)
 
     async def fetch_all(self, sql: str, parameters: Iterable[Any] = ()) -> list[Any]:
         """The rows of one statement run on the reader connection."""
-        return list(await self._reader.execute_fetchall(sql, parameters))
+        try:
+            rows = list(await self._reader.execute_fetchall(sql, parameters))
+        except sqlite3.OperationalError as error:
+            unavailable = self._unavailable(error)
+            if unavailable is None:
+                raise
+            raise unavailable from error
+        self.outage.answered(wrote=False)
+        return rows
+
+    def _unavailable(self, error: BaseException) -> StorageUnavailable | None:
+        found = sqlite_unavailability(error)
+        if found is None:
+            return None
+        reason, writes_only = found
+        return self.outage.unavailable(reason, error, writes_only=writes_only)
 
     async def _roll_back(self) -> None:
         # The writer runs statements in order, so this follows whatever the failed transaction queued;
@@ -84,11 +134,13 @@ async def fetch_together(connection: aiosqlite.Connection, *statements: tuple[st
 async def open_sqlite_database(path: str) -> AsyncIterator[SqliteDatabase]:
     """Open the SQLite file at `path` for as long as the generator runs; a `providers.Resource`.
 
-    Creates the parent folders, switches the file to WAL mode and sets the connections' pragmas.
+    Creates the parent folders (0700) and the file (0600) when they do not exist (SPEC §7: SQLite gives
+    the `-wal` and `-shm` files the mode of the database), switches the file to WAL mode and sets the
+    connections' pragmas.
     """
     if path == ":memory:":
         raise ValueError("SQLite storage needs a file: the reader and writer must share one database")
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    create_private_file(Path(path))
     # aiosqlite leaves its worker thread behind when a connection fails to open, and that thread later
     # reports to a closed event loop; the plain module finds an unopenable file first.
     sqlite3.connect(path).close()

@@ -12,7 +12,7 @@ from functools import partial
 
 import msgspec
 
-from intwa.domain.errors import DomainError, ProviderError, ProviderUnavailable
+from intwa.domain.errors import DomainError, ProviderError, ProviderUnavailable, StorageUnavailable
 from intwa.domain.models import WebhookEvent
 from intwa.domain.ports import Clock, Storage
 from intwa.domain.shared_tasks import SharedTasks
@@ -248,6 +248,17 @@ class ApplyWebhook:
                 )
                 if self._snapshots.paused_until(waba_id, self._clock.now()) is None:
                     await self._sleep(FAILED_REFRESH_PAUSE.total_seconds())
+                continue
+            except StorageUnavailable as error:
+                # Not lost: it waits for the store, quietly (the store logs its outage once), then tries again.
+                now = self._clock.now()
+                if now - requested >= GIVE_UP_AFTER:
+                    logger.warning("webhook refresh of WABA %s given up: %s %s", waba_id, error.code, error.message)
+                    return
+                paused_until = self._snapshots.paused_until(waba_id, now)
+                await self._sleep(
+                    error.retry_after_seconds if paused_until is None else (paused_until - now).total_seconds()
+                )
                 continue
             except DomainError as error:
                 logger.warning("webhook refresh of WABA %s failed: %s %s", waba_id, error.code, error.message)

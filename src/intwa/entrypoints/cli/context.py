@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, TypeVar
 
 import click
 
-from intwa.entrypoints.cli.errors import StorageUnavailable
 from intwa.entrypoints.composition import resolve
 
 if TYPE_CHECKING:
@@ -69,8 +68,8 @@ async def closing_refreshes(container: Container, work: Awaitable[T]) -> T:
 
 
 async def _open_storage(container: Container, settings: Settings) -> None:
-    """Open the storage first, so that a store that cannot be opened is reported as such."""
-    from intwa.domain.errors import DomainError
+    """Open the storage first, so that a store that cannot be opened is reported as such (50301)."""
+    from intwa.domain.errors import DomainError, StorageUnavailable
 
     try:
         await resolve(container.storage)

@@ -8,10 +8,6 @@ from typing import Any
 import click
 
 
-class StorageUnavailable(Exception):
-    """The configured storage cannot be opened (a missing directory, a locked or unreadable file)."""
-
-
 class IntwaGroup(click.Group):
     """The root command group: every failure of a subcommand leaves through `invoke` below.
 
@@ -20,6 +16,7 @@ class IntwaGroup(click.Group):
     """
 
     def invoke(self, ctx: click.Context) -> Any:
+        _quiet_outage_log()
         try:
             return super().invoke(ctx)
         except (click.ClickException, click.exceptions.Exit, click.Abort):
@@ -41,10 +38,25 @@ def describe_failure(error: Exception) -> str:
     if isinstance(error, DomainError):
         return f"error {error.code}: {_one_line(error.message)}"
     # Configuration the operator must fix; the messages name the file and key.
-    if isinstance(error, SettingsError | FakeDataError | StorageUnavailable):
+    if isinstance(error, SettingsError | FakeDataError):
         return f"error: {_one_line(str(error))}"
     detail = _one_line(str(error))
     return f"error: unexpected {type(error).__name__}" + (f": {detail}" if detail else "")
+
+
+def _quiet_outage_log() -> None:
+    """Keep a storage outage to the command's one line (`error 50301: …`).
+
+    The store logs an outage once, for servers' logs; a command configures no logging (`serve` does), and
+    Python's last-resort handler would print that record as a second line.
+    """
+    import logging
+
+    from intwa.adapters.storage.outage import OUTAGE_LOGGER
+
+    outage_log = logging.getLogger(OUTAGE_LOGGER)
+    if not outage_log.handlers:
+        outage_log.addHandler(logging.NullHandler())
 
 
 def _one_line(text: str) -> str:

@@ -17,7 +17,7 @@ from litestar.status_codes import (
 )
 from litestar.types import ExceptionHandlersMap
 
-from intwa.domain.errors import DomainError, ProviderUnavailable, RateLimited
+from intwa.domain.errors import DomainError, ProviderUnavailable, RateLimited, StorageUnavailable
 from intwa.entrypoints.http.access import ENVELOPE_CODE_KEY, request_id_of
 from intwa.entrypoints.http.options import allow_header
 from intwa.entrypoints.http.schemas import ErrorEnvelope
@@ -41,7 +41,7 @@ def error_response(code: int, message: str, headers: dict[str, str] | None = Non
 
 def domain_error_to_response(_: Request[Any, Any, Any], error: DomainError) -> Response[ErrorEnvelope]:
     headers = None
-    if isinstance(error, ProviderUnavailable | RateLimited):
+    if isinstance(error, ProviderUnavailable | RateLimited | StorageUnavailable):
         headers = {"Retry-After": str(error.retry_after_seconds)}
     return error_response(error.code, error.message, headers)
 

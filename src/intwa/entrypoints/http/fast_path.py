@@ -36,8 +36,8 @@ DOCUMENTED_BODY = "documented_body"
 """The dependency that only documents a directly served handler's body in OpenAPI; it is never resolved."""
 HANDLER_PARAMETERS = ("request", "services")
 """What a directly served handler takes, by name: the request, and the app's `services` dependency."""
-ALWAYS_DOCUMENTED_CODES = (40000, 40100, 40300, 41300, 42900, 50000)
-"""Error codes every account endpoint can answer (SPEC §3.8)."""
+ALWAYS_DOCUMENTED_CODES = (40000, 40100, 40300, 41300, 42900, 50000, 50301)
+"""Error codes every account endpoint can answer (SPEC §3.8); each reads the store to authenticate."""
 
 _encode = msgspec.json.Encoder().encode
 _JSON = (b"content-type", b"application/json")

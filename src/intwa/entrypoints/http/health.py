@@ -11,6 +11,7 @@ from litestar.di import NamedDependency
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
 
+from intwa.domain.errors import StorageUnavailable
 from intwa.entrypoints.http.schemas import HealthStatus
 from intwa.entrypoints.http.services import Services
 
@@ -47,6 +48,9 @@ async def readyz(services: NamedDependency[Services]) -> Response[HealthStatus]:
     """200 when storage answers, 503 otherwise (`HEAD`: the same answer without its body)."""
     try:
         await asyncio.wait_for(services.storage.ping(), READINESS_TIMEOUT_SECONDS)
+    except StorageUnavailable:
+        # The store logged its outage once; probes come every few seconds and add nothing to it.
+        return Response(HealthStatus(status="unavailable"), status_code=503)
     except Exception as error:
         logger.warning("storage is not ready: %s", type(error).__name__)
         return Response(HealthStatus(status="unavailable"), status_code=503)

@@ -113,6 +113,7 @@ async def confirm_subscription(
             40400: "no `webhook.app_secret` is configured",
             41300: "the body is larger than `server.max_body_bytes`",
             50000: "unexpected error",
+            50301: "intwa's storage is unavailable; `Retry-After` is set, and Meta delivers the post again",
         }
     ),
 )
