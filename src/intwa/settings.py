@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-from intwa.settings_rules import OutOfRule, Rule, WrongType
+from intwa.settings_rules import Check, OutOfRule, Rule, WrongType, graph_api_version, http_url
 
 ENV_PREFIX = "INTWA_"
 
@@ -83,8 +83,8 @@ class ProviderSettings(_Section, frozen=True):
 
 
 class GraphSettings(_Section, frozen=True):
-    base_url: str = "https://graph.facebook.com"
-    api_version: str = "v25.0"
+    base_url: Annotated[str, Check(http_url)] = "https://graph.facebook.com"
+    api_version: Annotated[str, Check(graph_api_version)] = "v25.0"
     access_token: Secret = msgspec.field(default_factory=lambda: Secret(""))
     timeout_seconds: Seconds = 10.0
     max_retries: Annotated[int, msgspec.Meta(ge=0, le=10)] = 3

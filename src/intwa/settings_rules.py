@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, get_args, get_origin
+from urllib.parse import urlsplit
 
 import msgspec
 
@@ -20,6 +21,10 @@ _TRUE = frozenset({"true", "1", "yes"})
 _FALSE = frozenset({"false", "0", "no"})
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 _SHOWN_CHARACTERS = 80
+
+# The oldest Graph API version intwa can read phone numbers' messaging limits from.
+MIN_GRAPH_API_VERSION = (24, 0)
+_GRAPH_API_VERSION = re.compile(r"v([0-9]+)\.([0-9]+)")
 
 
 class WrongType(ValueError):
@@ -166,6 +171,38 @@ def range_words(meta: msgspec.Meta) -> str:
     if meta.lt is not None:
         words.append(f"less than {_number(meta.lt)}")
     return " and ".join(words)
+
+
+def graph_api_version(value: str) -> str | None:
+    """`vNN.N`, and no older than the first version with the messaging-limit field that intwa reads."""
+    match = _GRAPH_API_VERSION.fullmatch(value)
+    if match is None:
+        return f'must look like vNN.N (e.g. "v25.0"), got {_clipped(json.dumps(value, ensure_ascii=False))}'
+    major, minor = MIN_GRAPH_API_VERSION
+    if (int(match[1]), int(match[2])) < MIN_GRAPH_API_VERSION:
+        return (
+            f"{value} is too old: intwa needs v{major}.{minor} or later (the messaging-limit field "
+            f"`whatsapp_business_manager_messaging_limit` does not exist before v{major}.{minor})"
+        )
+    return None
+
+
+def http_url(value: str) -> str | None:
+    """An http(s) URL with a host and nothing after its path, to which intwa appends the API version."""
+    try:
+        parts = urlsplit(value)
+        usable = (
+            parts.scheme in ("http", "https")
+            and bool(parts.hostname)
+            and not (parts.query or parts.fragment)
+            and parts.port != 0
+        )
+    except ValueError:  # a port that is not a number
+        usable = False
+    if usable:
+        return None
+    shown = _clipped(json.dumps(value, ensure_ascii=False))
+    return f'must be an http(s) URL such as "https://graph.facebook.com", got {shown}'
 
 
 def _in_range(value: float, meta: msgspec.Meta) -> bool:

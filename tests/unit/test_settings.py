@@ -206,6 +206,43 @@ def test_enum_values_are_case_insensitive_and_kept_in_their_canonical_spelling(
     assert getattr(getattr(from_environment, section), key) == canonical
 
 
+def test_a_graph_api_version_older_than_v24_is_refused_saying_why(tmp_path: Path) -> None:
+    assert toml_error(tmp_path, '[graph]\napi_version = "v23.0"\n') == (
+        "`graph.api_version` v23.0 is too old: intwa needs v24.0 or later (the messaging-limit field "
+        "`whatsapp_business_manager_messaging_limit` does not exist before v24.0)"
+    )
+    assert env_error(GRAPH__API_VERSION="v19.0").startswith(
+        "`INTWA_GRAPH__API_VERSION`: `graph.api_version` v19.0 is too old: intwa needs v24.0 or later"
+    )
+
+
+@pytest.mark.parametrize("version", ["25.0", "v25", "latest", "v25.0.1", "V25.0"])
+def test_a_graph_api_version_that_does_not_look_like_vnn_n_is_refused(tmp_path: Path, version: str) -> None:
+    assert toml_error(tmp_path, f'[graph]\napi_version = "{version}"\n') == (
+        f'`graph.api_version` must look like vNN.N (e.g. "v25.0"), got "{version}"'
+    )
+
+
+@pytest.mark.parametrize("version", ["v24.0", "v25.0", "v30.1"])
+def test_graph_api_versions_from_v24_on_are_accepted(version: str) -> None:
+    assert load_settings(None, {"INTWA_GRAPH__API_VERSION": version}).graph.api_version == version
+
+
+@pytest.mark.parametrize(
+    "url", ["graph.facebook.com", "ftp://graph.facebook.com", "https://", "https://graph.example/?v=1", "http://h:x"]
+)
+def test_a_graph_base_url_that_is_not_an_http_url_is_refused(url: str) -> None:
+    assert env_error(GRAPH__BASE_URL=url) == (
+        f'`INTWA_GRAPH__BASE_URL`: `graph.base_url` must be an http(s) URL such as "https://graph.facebook.com", '
+        f'got "{url}"'
+    )
+
+
+@pytest.mark.parametrize("url", ["https://graph.facebook.com/", "http://127.0.0.1:8081", "https://proxy.example/meta"])
+def test_http_and_https_graph_base_urls_are_accepted(url: str) -> None:
+    assert load_settings(None, {"INTWA_GRAPH__BASE_URL": url}).graph.base_url == url
+
+
 @pytest.mark.parametrize(
     ("section", "key"),
     [("graph", "access_token"), ("webhook", "verify_token"), ("webhook", "app_secret"), ("storage", "postgres_dsn")],
