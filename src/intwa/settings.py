@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import tomllib
 import typing
 from collections.abc import Mapping
@@ -15,6 +16,8 @@ import msgspec
 from intwa.settings_rules import Check, OutOfRule, Rule, WrongType, graph_api_version, http_url
 
 ENV_PREFIX = "INTWA_"
+# `password=…`, `sslpassword=…` in a DSN's query string, up to the next parameter.
+_PASSWORD_PARAMETER = re.compile(r"((?:^|[?&])[^?&=]*password=)[^&]*", re.IGNORECASE)
 
 
 class SettingsError(Exception):
@@ -91,14 +94,14 @@ class GraphSettings(_Section, frozen=True):
 
 
 class CacheSettings(_Section, frozen=True):
-    ttl_seconds: Seconds = 300
-    max_stale_seconds: Annotated[float, msgspec.Meta(ge=0)] = 86400
+    ttl_seconds: Seconds = 300.0
+    max_stale_seconds: Annotated[float, msgspec.Meta(ge=0)] = 86400.0
     # How long a request with a servable snapshot waits for a refresh before it is answered from it (SPEC §3.7).
     refresh_wait_seconds: Annotated[float, msgspec.Meta(ge=0, le=60)] = 1.0
 
 
 class SyncSettings(_Section, frozen=True):
-    interval_seconds: Annotated[float, msgspec.Meta(ge=0)] = 900  # 0 = off
+    interval_seconds: Annotated[float, msgspec.Meta(ge=0)] = 900.0  # 0 = off
 
 
 class WebhookSettings(_Section, frozen=True):
@@ -107,7 +110,7 @@ class WebhookSettings(_Section, frozen=True):
 
 
 class EventsSettings(_Section, frozen=True):
-    retention_days: Annotated[float, msgspec.Meta(gt=0)] = 7  # Meta webhook events are kept this long
+    retention_days: Annotated[float, msgspec.Meta(gt=0)] = 7.0  # Meta webhook events are kept this long
 
 
 class LoggingSettings(_Section, frozen=True):
@@ -203,3 +206,33 @@ def _file_values(raw: dict[str, Any], where: str) -> dict[str, dict[str, Any]]:
             except (WrongType, OutOfRule) as error:
                 raise SettingsError(f"invalid configuration{where}: `{section}.{key}` {error}") from None
     return values
+
+
+def masked_settings(settings: Settings) -> dict[str, dict[str, Any]]:
+    """The settings as plain values an operator may see: every secret `"***"` when set, `""` when empty.
+
+    The PostgreSQL DSN shows all but its password, so that the operator still sees which database is meant.
+    """
+    shown: dict[str, dict[str, Any]] = msgspec.to_builtins(settings, enc_hook=_masked_secret)
+    shown["storage"]["postgres_dsn"] = _dsn_without_password(settings.storage.postgres_dsn.reveal())
+    return shown
+
+
+def _masked_secret(value: Any) -> str:
+    if isinstance(value, Secret):
+        return "***" if value else ""
+    raise NotImplementedError
+
+
+def _dsn_without_password(dsn: str) -> str:
+    """`postgresql://user:***@host/db`; a DSN that is not such a URL may be all password, so all of it is hidden.
+
+    The string is read as libpq reads it, not as a URL: a password may hold an unescaped `#` or `?`.
+    """
+    scheme, separator, rest = dsn.partition("://")
+    if not dsn or scheme not in ("postgresql", "postgres") or not separator:
+        return "***" if dsn else ""
+    user, at, hosts = rest.rpartition("@")
+    if ":" in user:
+        user = user.partition(":")[0] + ":***"
+    return f"{scheme}://" + _PASSWORD_PARAMETER.sub(r"\1***", f"{user}{at}{hosts}")
