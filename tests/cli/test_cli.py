@@ -27,6 +27,7 @@ COMMANDS = [
     "account",
     "bind",
     "bindings",
+    "config",
     "db",
     "fake-graph",
     "history",

@@ -13,6 +13,7 @@ import click
 
 from intwa.entrypoints.cli.accounts import account
 from intwa.entrypoints.cli.bindings import bind, bindings, phone_info, unbind, waba_info
+from intwa.entrypoints.cli.config import config
 from intwa.entrypoints.cli.context import CliContext
 from intwa.entrypoints.cli.database import db
 from intwa.entrypoints.cli.errors import IntwaGroup
@@ -51,6 +52,7 @@ for _command in (
     sync,
     history,
     webhook_events,
+    config,
     fake_graph,
 ):
     cli.add_command(_command)

@@ -5,7 +5,8 @@ Imported lazily by the commands: it needs msgspec.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import ClassVar
 
@@ -211,3 +212,20 @@ def _table_time(moment: datetime) -> str:
 
 def _or_dash(value: str | None) -> str:
     return "-" if value is None else value
+
+
+def toml_document(tables: Mapping[str, Mapping[str, bool | int | float | str]]) -> str:
+    """Tables of plain values as a TOML document that `tomllib` reads back to the same values."""
+    return "\n".join(
+        "\n".join([f"[{name}]", *(f"{key} = {_toml_value(value)}" for key, value in values.items()), ""])
+        for name, values in tables.items()
+    )
+
+
+def _toml_value(value: bool | int | float | str) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    # A JSON string is a TOML basic string, but for DEL, which TOML wants escaped too.
+    return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
