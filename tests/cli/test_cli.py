@@ -120,7 +120,7 @@ def test_storage_that_cannot_be_opened_is_a_one_line_error(tmp_path: Path) -> No
     (tmp_path / "var").write_text("not a folder")
     config = write_config(tmp_path / "intwa.toml", tmp_path / "var" / "intwa.db")
 
-    assert_fails(Intwa(config)("account", "list"), 50301, "cannot open the sqlite storage", "var/intwa.db")
+    assert_fails(Intwa(config)("db", "migrate"), 50301, "cannot open the sqlite storage", "var/intwa.db")
 
 
 def test_an_unexpected_error_is_one_line_without_a_traceback(config_path: Path) -> None:

@@ -21,6 +21,7 @@ from intwa.domain.models import (
     WabaSnapshot,
     WebhookEvent,
 )
+from intwa.domain.ports import SchemaState
 
 
 class _OwnedWaba(msgspec.Struct, frozen=True):
@@ -56,6 +57,9 @@ class InMemoryStorage:
 
     async def ping(self) -> None:
         return None
+
+    async def schema_state(self) -> SchemaState:
+        return SchemaState(1, 1)  # dictionaries have no schema to migrate
 
     async def create_account(self, name: str, key_hash: str, now: datetime) -> Account:
         if name in self.accounts:

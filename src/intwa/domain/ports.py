@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
-from typing import Protocol
+from typing import Literal, NamedTuple, Protocol
 
 from intwa.domain.models import (
     Account,
@@ -54,6 +54,44 @@ class MetaProvider(Protocol):
         ...
 
 
+SchemaStanding = Literal["missing", "behind", "current", "ahead"]
+
+
+class SchemaState(NamedTuple):
+    """Where a store's schema stands against the newest migration this code knows."""
+
+    version: int | None
+    """The newest migration the store records; None when it has no schema at all."""
+    latest: int
+    """The newest migration this code knows."""
+
+    @property
+    def standing(self) -> SchemaStanding:
+        """`missing` (no schema), `behind` (migrations to apply), `current`, or `ahead` (a newer intwa's)."""
+        if self.version is None:
+            return "missing"
+        if self.version < self.latest:
+            return "behind"
+        return "current" if self.version == self.latest else "ahead"
+
+    def problem(self, store: str) -> str | None:
+        """What is wrong with the schema of `store` (e.g. "the SQLite database var/intwa.db") and how to fix it."""
+        standing = self.standing
+        if standing == "missing":
+            return f"{store} has no intwa schema: create it with `intwa db migrate`"
+        if standing == "behind":
+            return (
+                f"{store} is not migrated (schema version {self.version}, this intwa needs {self.latest}):"
+                " run `intwa db migrate`"
+            )
+        if standing == "ahead":
+            return (
+                f"{store} has schema version {self.version}, newer than version {self.latest} that this intwa"
+                " knows: run a newer intwa"
+            )
+        return None
+
+
 class Storage(Protocol):
     """Accounts, API key hashes, bindings and snapshots, kept durably and shared by all processes.
 
@@ -66,6 +104,10 @@ class Storage(Protocol):
 
     async def ping(self) -> None:
         """Raise if the store does not answer."""
+        ...
+
+    async def schema_state(self) -> SchemaState:
+        """Where the store's schema stands; reads only, so it never creates or changes a schema."""
         ...
 
     # accounts and keys

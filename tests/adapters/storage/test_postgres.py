@@ -16,7 +16,7 @@ from intwa.adapters.storage.postgres import PostgresDatabase, PostgresStorage
 from intwa.adapters.storage.postgres_database import SQL, PostgresUnavailable
 from intwa.adapters.storage.postgres_migrations import MIGRATIONS
 from intwa.adapters.storage.statements import PRUNE_BATCH_ROWS
-from intwa.domain.errors import PhoneNumberBoundToAnotherAccount, WabaBoundToAnotherAccount
+from intwa.domain.errors import PhoneNumberBoundToAnotherAccount, StorageNotReady, WabaBoundToAnotherAccount
 from intwa.domain.models import Binding, Change, WebhookEvent
 from intwa.domain.ports import Storage
 from intwa.settings import Secret
@@ -70,7 +70,7 @@ async def test_a_database_of_a_newer_intwa_is_refused_with_both_versions(postgre
     known = max(migration.version for migration in MIGRATIONS)
     await postgres.fetch("INSERT INTO schema_migrations VALUES ($1, now())", known + 1)
 
-    with pytest.raises(RuntimeError, match=f"version {known + 1}, newer than version {known}"):
+    with pytest.raises(StorageNotReady, match=f"version {known + 1}, newer than version {known}"):
         await storage.migrate()
 
 

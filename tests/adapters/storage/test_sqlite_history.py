@@ -11,6 +11,7 @@ import pytest
 
 from intwa.adapters.storage.sqlite import SqliteDatabase, SqliteStorage, open_sqlite_database
 from intwa.adapters.storage.sqlite_migrations import MIGRATIONS, apply_migrations
+from intwa.domain.errors import StorageNotReady
 from intwa.domain.models import Binding, Change
 from intwa.domain.ports import Storage
 from tests.adapters.storage.examples import T0, at, bind, binding_of, create_accounts, snapshot_of
@@ -72,7 +73,7 @@ async def test_a_database_of_a_newer_intwa_is_refused_with_both_versions(databas
     async with database.transaction() as writer:
         await writer.execute("INSERT INTO schema_migrations VALUES (4, '2027-01-01T00:00:00.000000Z')")
 
-    with pytest.raises(RuntimeError, match="version 4, newer than version 3"):
+    with pytest.raises(StorageNotReady, match="version 4, newer than version 3"):
         await storage.migrate()
 
     rows = await database.fetch_all("SELECT version FROM schema_migrations ORDER BY version")

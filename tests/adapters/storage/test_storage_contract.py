@@ -312,3 +312,7 @@ async def test_unknown_phone_numbers_and_wabas_have_no_binding_owner_or_snapshot
     assert await storage.list_bindings() == []
     assert await storage.all_bound_waba_ids() == []
     assert await storage.list_accounts() == []
+
+
+async def test_a_migrated_store_reports_its_schema_current(storage: Storage) -> None:
+    assert (await storage.schema_state()).standing == "current"

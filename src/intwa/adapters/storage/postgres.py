@@ -17,7 +17,7 @@ from intwa.adapters.storage.postgres_database import (
     from_timestamptz,
     open_postgres_pool,
 )
-from intwa.adapters.storage.postgres_migrations import apply_migrations
+from intwa.adapters.storage.postgres_migrations import apply_migrations, read_schema_state
 from intwa.adapters.storage.rows import (
     account_from_row,
     account_summary_from_row,
@@ -33,6 +33,7 @@ from intwa.adapters.storage.statements import PRUNE_BATCH_ROWS
 from intwa.domain.binding_conflicts import check_binding_conflicts
 from intwa.domain.errors import AccountAlreadyExists, AccountNotFound, BindingNotFound
 from intwa.domain.models import Account, AccountSummary, Binding, Change, ChangeSource, WabaSnapshot, WebhookEvent
+from intwa.domain.ports import SchemaState
 
 __all__ = ["PostgresDatabase", "PostgresStorage", "open_postgres_pool"]
 
@@ -59,6 +60,10 @@ class PostgresStorage:
     async def migrate(self) -> list[int]:
         """Create or upgrade the schema; returns the versions applied now."""
         return await apply_migrations(self._database)
+
+    async def schema_state(self) -> SchemaState:
+        """Where the schema stands against this code's migrations; reads only."""
+        return await read_schema_state(self._database)
 
     async def ping(self) -> None:
         """Raise if the database does not answer."""

@@ -24,7 +24,7 @@ from intwa.domain.models import (
     WabaSnapshot,
     WebhookEvent,
 )
-from intwa.domain.ports import Storage
+from intwa.domain.ports import SchemaState, Storage
 from intwa.domain.shared_tasks import SharedTasks
 
 T = TypeVar("T")
@@ -212,6 +212,9 @@ class ReadCachingStorage:
 
     async def ping(self) -> None:
         await self._storage.ping()
+
+    async def schema_state(self) -> SchemaState:
+        return await self._storage.schema_state()
 
     async def list_accounts(self) -> list[AccountSummary]:
         return await self._storage.list_accounts()

@@ -30,11 +30,12 @@ from intwa.adapters.storage.sqlite_database import (
     open_sqlite_database,
     utc_text,
 )
-from intwa.adapters.storage.sqlite_migrations import apply_migrations
+from intwa.adapters.storage.sqlite_migrations import apply_migrations, read_schema_state
 from intwa.adapters.storage.statements import PRUNE_BATCH_ROWS
 from intwa.domain.binding_conflicts import check_binding_conflicts
 from intwa.domain.errors import AccountAlreadyExists, AccountNotFound, BindingNotFound
 from intwa.domain.models import Account, AccountSummary, Binding, Change, ChangeSource, WabaSnapshot, WebhookEvent
+from intwa.domain.ports import SchemaState
 
 __all__ = ["SqliteDatabase", "SqliteStorage", "open_sqlite_database"]
 
@@ -54,6 +55,10 @@ class SqliteStorage:
     async def migrate(self) -> list[int]:
         """Create or upgrade the schema; returns the versions applied now."""
         return await apply_migrations(self._database)
+
+    async def schema_state(self) -> SchemaState:
+        """Where the schema stands against this code's migrations; reads only."""
+        return await read_schema_state(self._database)
 
     async def ping(self) -> None:
         """Raise if the database does not answer."""

@@ -36,16 +36,30 @@ class CliContext:
 
         return load_settings(self.config_path)
 
-    def run(self, command: Callable[[Container], Awaitable[T]], settings: Settings | None = None) -> T:
-        """Run `command` with a fresh container in its own event loop, and close the container after."""
+    def run(
+        self,
+        command: Callable[[Container], Awaitable[T]],
+        settings: Settings | None = None,
+        *,
+        migrates: bool = False,
+    ) -> T:
+        """Run `command` with a fresh container in its own event loop, and close the container after.
+
+        Only a command that `migrates` may find no database, or one not migrated: it makes one (SPEC §4).
+        Any other is refused before it runs, with what to do.
+        """
         import asyncio
 
-        return asyncio.run(self._run(command, settings or self.load_settings()))
+        return asyncio.run(self._run(command, settings or self.load_settings(), migrates=migrates))
 
-    async def _run(self, command: Callable[[Container], Awaitable[T]], settings: Settings) -> T:
+    async def _run(self, command: Callable[[Container], Awaitable[T]], settings: Settings, *, migrates: bool) -> T:
         container = self._build_container(settings)
         try:
+            if not migrates:
+                container.creates_database.override(False)
             await _open_storage(container, settings)
+            if not migrates:
+                await require_current_schema(container, settings)
             return await command(container)
         finally:
             await resolve(container.shutdown_resources)
@@ -81,3 +95,20 @@ async def _open_storage(container: Container, settings: Settings) -> None:
         raise StorageUnavailable(
             f"cannot open the {settings.storage.backend} storage{where}: {error or type(error).__name__}"
         ) from error
+
+
+async def require_current_schema(container: Container, settings: Settings) -> None:
+    """`StorageNotReady`, saying what to do, unless the store's schema is this code's latest."""
+    from intwa.domain.errors import StorageNotReady
+
+    storage = await resolve(container.storage)
+    problem = (await storage.schema_state()).problem(describe_store(settings))
+    if problem is not None:
+        raise StorageNotReady(problem)
+
+
+def describe_store(settings: Settings) -> str:
+    """The store as an operator knows it: the SQLite file, never the DSN (it may hold a password)."""
+    if settings.storage.backend == "sqlite":
+        return f"the SQLite database {settings.storage.sqlite_path}"
+    return "the PostgreSQL database"

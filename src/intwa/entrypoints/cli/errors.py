@@ -32,9 +32,12 @@ def describe_failure(error: Exception) -> str:
     """One line for the operator: the API error code for domain errors, the exception type for surprises."""
     # Imported here: the error path may be the only one that needs them, and `--help` must stay fast.
     from intwa.adapters.provider.fake_data import FakeDataError
-    from intwa.domain.errors import DomainError
+    from intwa.domain.errors import DomainError, StorageNotReady
     from intwa.settings import SettingsError
 
+    # A store to set up, not an outage: the message says what to run.
+    if isinstance(error, StorageNotReady):
+        return f"error: {_one_line(error.message)}"
     if isinstance(error, DomainError):
         return f"error {error.code}: {_one_line(error.message)}"
     # Configuration the operator must fix; the messages name the file and key.

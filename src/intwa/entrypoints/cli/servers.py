@@ -31,7 +31,7 @@ def serve(cli: CliContext, host: str | None, port: int | None, workers: int | No
         key: value for key, value in {"host": host, "port": port, "workers": workers}.items() if value is not None
     }
     server = msgspec.structs.replace(settings.server, **overrides)
-    cli.run(migrate_storage, settings)
+    cli.run(migrate_storage, settings, migrates=True)
 
     # Every worker builds its own app from the environment, so they all load these same settings.
     if cli.config_path:
