@@ -231,3 +231,54 @@ def test_a_missing_fake_data_file_of_the_provider_is_named(tmp_path: Path) -> No
     intwa.ok("account", "create", "IW0001")
 
     assert_fails(intwa("bind", "IW0001", WABA_ID, PHONE_ID), None, "absent.json", "does not exist")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["account", "list", "--config", "{config}"],
+        ["account", "--config", "{config}", "list"],
+        ["bindings", "--config", "{config}"],
+        ["history", "--json", "--config", "{config}"],
+    ],
+    ids=" ".join,
+)
+def test_config_is_accepted_after_the_command_too(config_path: Path, args: list[str]) -> None:
+    Intwa(config_path).ok("db", "migrate")
+
+    result = CliRunner().invoke(cli, [arg.format(config=config_path) for arg in args])
+
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ""
+
+
+def test_db_migrate_takes_config_after_the_command(config_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["db", "migrate", "--config", str(config_path)])
+
+    assert result.exit_code == 0, result.output
+    assert (config_path.parent / "var" / "intwa.db").exists()
+
+
+def test_the_config_given_after_the_command_wins_over_the_one_before_and_intwa_config(
+    config_path: Path, tmp_path: Path
+) -> None:
+    other = write_config(tmp_path / "other.toml", tmp_path / "other" / "intwa.db")
+    runner = CliRunner()
+
+    after = runner.invoke(
+        cli, ["--config", str(config_path), "db", "migrate", "--config", str(other)], env={"INTWA_CONFIG": "x.toml"}
+    )
+    from_environment = runner.invoke(cli, ["account", "list"], env={"INTWA_CONFIG": str(config_path)})
+
+    assert after.exit_code == 0, after.output
+    assert (tmp_path / "other" / "intwa.db").exists()
+    assert not (config_path.parent / "var").exists()
+    assert_fails(from_environment, None, "does not exist", "`intwa db migrate`")  # the file INTWA_CONFIG names
+
+
+def test_every_command_lists_config_in_its_help() -> None:
+    groups = {"account": ["create", "list", "disable", "enable", "rotate-key"], "db": ["migrate"]}
+    for command in COMMANDS:
+        for args in [[command, sub] for sub in groups[command]] if command in groups else [[command]]:
+            result = CliRunner().invoke(cli, [*args, "--help"])
+            assert "--config PATH" in result.stdout, args

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
@@ -21,6 +22,36 @@ ContainerFactory = Callable[["Settings"], "Container"]
 json_option = click.option(
     "--json", "as_json", is_flag=True, help="Print one JSON document (camelCase, like the HTTP API) instead of a table."
 )
+
+
+CONFIG_HELP = "TOML configuration file (also from INTWA_CONFIG); without one, defaults and INTWA_* variables."
+
+
+def accept_config_option(command: click.Command) -> None:
+    """Let `command`, and every command under it if it is a group, take `--config PATH` too (SPEC §4).
+
+    `--config` is accepted before or after the command: the value given nearest the command wins, as
+    each command's context starts from a copy of its parent's `CliContext`.
+    """
+    if not any(param.name == "config" for param in command.params):
+        command.params.append(
+            click.Option(
+                ["--config"],
+                metavar="PATH",
+                expose_value=False,
+                callback=_use_config_path,
+                help="TOML configuration file, as `intwa --config PATH`; given here, it wins over one given before.",
+            )
+        )
+    if isinstance(command, click.Group):
+        for subcommand in command.commands.values():
+            accept_config_option(subcommand)
+
+
+def _use_config_path(ctx: click.Context, _: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        base = ctx.obj if isinstance(ctx.obj, CliContext) else CliContext()
+        ctx.obj = dataclasses.replace(base, config_path=value)
 
 
 @dataclass(frozen=True)

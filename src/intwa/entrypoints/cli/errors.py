@@ -12,8 +12,14 @@ class IntwaGroup(click.Group):
     """The root command group: every failure of a subcommand leaves through `invoke` below.
 
     Usage errors stay click's (exit code 2). Everything else prints one line, never a traceback
-    unless `INTWA_DEBUG=1`, and exits with 1.
+    unless `INTWA_DEBUG=1`, and exits with 1. Every command added takes `--config` after its name too.
     """
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        from intwa.entrypoints.cli.context import accept_config_option
+
+        accept_config_option(cmd)
+        super().add_command(cmd, name)
 
     def invoke(self, ctx: click.Context) -> Any:
         _quiet_outage_log()
