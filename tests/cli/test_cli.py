@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import pickle
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -164,14 +165,16 @@ def test_serve_migrates_then_runs_every_worker_on_the_same_settings(
     monkeypatch.setattr("uvicorn.run", run)
     intwa = Intwa(config_path)
 
-    with mock.patch.dict(os.environ, {"INTWA_SERVER__MAX_HEADER_BYTES": "8192"}):
-        out = intwa.ok("serve", "--port", "9123", "--workers", "3")
+    port = free_port()
 
-    assert out == "intwa: serving the HTTP API on http://127.0.0.1:9123 with 3 worker(s)\n"
+    with mock.patch.dict(os.environ, {"INTWA_SERVER__MAX_HEADER_BYTES": "8192"}):
+        out = intwa.ok("serve", "--port", str(port), "--workers", "3")
+
+    assert out == f"intwa: serving the HTTP API on http://127.0.0.1:{port} with 3 worker(s)\n"
     assert intwa.ok("db", "migrate") == "schema is up to date\n"
     assert served["app"] == "intwa.entrypoints.http.app:create_app_from_env"
     assert served["factory"] is True
-    assert (served["host"], served["port"], served["workers"]) == ("127.0.0.1", 9123, 3)
+    assert (served["host"], served["port"], served["workers"]) == ("127.0.0.1", port, 3)
     assert (served["loop"], served["lifespan"], served["access_log"], served["timeout_keep_alive"]) == (
         "uvloop",
         "on",
@@ -185,7 +188,53 @@ def test_serve_migrates_then_runs_every_worker_on_the_same_settings(
     assert (protocol.keywords["limits"].max_header_bytes, protocol.keywords["limits"].max_connections) == (8192, 1000)
     assert served["log_level"] == "info"
     assert served["environ"]["INTWA_CONFIG"] == str(config_path)
-    assert served["environ"]["INTWA_SERVER__PORT"] == "9123"
+    assert served["environ"]["INTWA_SERVER__PORT"] == str(port)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_serve_on_a_port_in_use_fails_in_one_line_before_touching_the_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    served: list[str] = []
+    monkeypatch.setattr("uvicorn.run", lambda app, **options: served.append(app))
+    database = tmp_path / "var" / "intwa.db"
+    intwa = Intwa(write_config(tmp_path / "intwa.toml", database))
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = intwa("serve", "--port", str(port))
+
+    assert_fails(result, None, f"cannot listen on 127.0.0.1:{port}: address already in use")
+    assert not (tmp_path / "var").exists()
+    assert served == []
+
+
+def test_serve_on_an_address_it_cannot_listen_on_names_it(tmp_path: Path) -> None:
+    intwa = Intwa(write_config(tmp_path / "intwa.toml", tmp_path / "intwa.db"))
+
+    result = intwa("serve", "--host", "192.0.2.1", "--port", str(free_port()))  # TEST-NET-1: never this machine's
+
+    assert_fails(result, None, "cannot listen on 192.0.2.1:")
+    assert not (tmp_path / "intwa.db").exists()
+
+
+def test_fake_graph_on_a_port_in_use_fails_in_one_line(config_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("uvicorn.run", lambda app, **options: pytest.fail("uvicorn must not start"))
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = Intwa(config_path)("fake-graph", "--port", str(port))
+
+    assert_fails(result, None, f"cannot listen on 127.0.0.1:{port}: address already in use")
 
 
 def test_the_built_in_demo_data_serves_when_no_fake_data_file_is_set(tmp_path: Path) -> None:

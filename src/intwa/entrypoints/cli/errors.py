@@ -8,6 +8,10 @@ from typing import Any
 import click
 
 
+class CommandFailed(Exception):
+    """A failure the operator can act on, said in full by its message; printed as `error: <message>`."""
+
+
 class IntwaGroup(click.Group):
     """The root command group: every failure of a subcommand leaves through `invoke` below.
 
@@ -47,7 +51,7 @@ def describe_failure(error: Exception) -> str:
     if isinstance(error, DomainError):
         return f"error {error.code}: {_one_line(error.message)}"
     # Configuration the operator must fix; the messages name the file and key.
-    if isinstance(error, SettingsError | FakeDataError):
+    if isinstance(error, SettingsError | FakeDataError | CommandFailed):
         return f"error: {_one_line(str(error))}"
     detail = _one_line(str(error))
     return f"error: unexpected {type(error).__name__}" + (f": {detail}" if detail else "")

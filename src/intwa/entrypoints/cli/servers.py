@@ -9,6 +9,7 @@ import click
 
 from intwa.entrypoints.cli.context import CliContext
 from intwa.entrypoints.cli.database import migrate_storage
+from intwa.entrypoints.cli.errors import CommandFailed
 
 if TYPE_CHECKING:
     from intwa.settings import Settings
@@ -31,6 +32,8 @@ def serve(cli: CliContext, host: str | None, port: int | None, workers: int | No
         key: value for key, value in {"host": host, "port": port, "workers": workers}.items() if value is not None
     }
     server = msgspec.structs.replace(settings.server, **overrides)
+    # Before migrating: a server that cannot start leaves the database as it found it.
+    _require_listening(server.host, server.port)
     cli.run(migrate_storage, settings, migrates=True)
 
     # Every worker builds its own app from the environment, so they all load these same settings.
@@ -57,6 +60,23 @@ def _require_provider_credentials(settings: Settings) -> None:
         )
 
 
+def _require_listening(host: str, port: int) -> None:
+    """`CommandFailed` when uvicorn could not listen on `host:port` (in use, not allowed, no such address).
+
+    Binds as uvicorn binds (the address family from the host, `SO_REUSEADDR`), then lets go of the port.
+    """
+    import socket
+
+    where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            reason = error.strerror or type(error).__name__
+            raise CommandFailed(f"cannot listen on {where}: {reason[:1].lower()}{reason[1:]}") from None
+
+
 @click.command("fake-graph")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", type=click.IntRange(1, 65535), default=8081, show_default=True, help="Port to listen on.")
@@ -73,6 +93,7 @@ def fake_graph(cli: CliContext, host: str, port: int, data_path: str | None) -> 
     from intwa.adapters.provider.fake_graph import create_fake_graph_app
 
     data = load_fake_data(settings.provider.fake_data if data_path is None else data_path)
+    _require_listening(host, port)
     app = create_fake_graph_app(data, access_token=settings.graph.access_token.reveal() or None)
 
     import uvicorn
