@@ -83,7 +83,7 @@ class Container(containers.DeclarativeContainer):
         max_stale_seconds=settings.provided.cache.max_stale_seconds,
         refresh_wait_seconds=settings.provided.cache.refresh_wait_seconds,
     )
-    authenticate = providers.Singleton(Authenticate, storage)
+    authenticate = providers.Singleton(Authenticate, storage, clock)
     # Per-account request counters shared by every process on the storage backend (SQLite: a file of their own).
     rate_limiter = providers.Selector(
         settings.provided.storage.backend,

@@ -93,7 +93,7 @@ def test_a_database_behind_the_code_names_both_versions_and_is_not_migrated(intw
         intwa("account", "list"),
         None,
         "is not migrated",
-        f"schema version {SQLITE_LATEST - 1}, this intwa needs {SQLITE_LATEST}",
+        f"schema version {SQLITE_MIGRATIONS[-2].version}, this intwa needs {SQLITE_LATEST}",
         "run `intwa db migrate`",
     )
 
@@ -129,7 +129,7 @@ def test_a_postgres_database_without_the_schema_or_behind_it_says_to_migrate_wit
     behind = assert_fails(
         intwa("bindings", env=env),
         None,
-        f"schema version {POSTGRES_LATEST - 1}, this intwa needs {POSTGRES_LATEST}",
+        f"schema version {POSTGRES_MIGRATIONS[-2].version}, this intwa needs {POSTGRES_LATEST}",
         "`intwa db migrate`",
     )
 

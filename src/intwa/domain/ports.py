@@ -9,6 +9,7 @@ from typing import Literal, NamedTuple, Protocol
 from intwa.domain.models import (
     Account,
     AccountSummary,
+    ApiKeyOwner,
     Binding,
     Change,
     ChangeSource,
@@ -117,7 +118,9 @@ class Storage(Protocol):
 
     async def get_account(self, name: str) -> Account | None: ...
 
-    async def find_account_by_key_hash(self, key_hash: str) -> Account | None: ...
+    async def find_key_owner(self, key_hash: str) -> ApiKeyOwner | None:
+        """The account of the key with this hash and until when the key works, expired or not; None if unknown."""
+        ...
 
     async def list_accounts(self) -> list[AccountSummary]:
         """All accounts by name, with their WABA and binding counts."""
@@ -127,8 +130,16 @@ class Storage(Protocol):
         """Enable or disable an account; `AccountNotFound` if there is none."""
         ...
 
-    async def replace_api_keys(self, name: str, key_hash: str, now: datetime) -> None:
-        """Make `key_hash` the account's only key; `AccountNotFound` if there is none."""
+    async def rotate_api_keys(
+        self, name: str, key_hash: str, now: datetime, old_keys_until: datetime
+    ) -> datetime | None:
+        """Give the account the new key `key_hash`, and its older keys an end, in one transaction.
+
+        What becomes of each older key is `accounts.retire_old_keys`'s decision: it works until
+        `old_keys_until`, or until its own earlier end, and is deleted when that is not after `now`.
+        Returns the last moment an older key still works, None when none does. `AccountNotFound` if
+        there is no such account.
+        """
         ...
 
     # bindings

@@ -119,6 +119,8 @@ MIGRATIONS: tuple[Migration, ...] = (
             )""",
         ),
     ),
+    # A rotated key may keep working until `valid_until`; NULL: until the next rotation.
+    Migration(5, ("ALTER TABLE api_keys ADD COLUMN valid_until timestamptz",)),
 )
 
 

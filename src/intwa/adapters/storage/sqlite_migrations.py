@@ -109,6 +109,10 @@ MIGRATIONS: tuple[Migration, ...] = (
             )""",
         ),
     ),
+    # Version 4 is PostgreSQL's table of rate-limit counters; SQLite keeps them in a file of their own.
+    # A rotated key may keep working until `valid_until` (`account rotate-key --keep-old-for`); NULL: until
+    # the next rotation.
+    Migration(5, ("ALTER TABLE api_keys ADD COLUMN valid_until TEXT",)),
 )
 
 
