@@ -28,6 +28,7 @@ COMMANDS = [
     "account",
     "bind",
     "bindings",
+    "config",
     "db",
     "fake-graph",
     "history",
@@ -326,7 +327,7 @@ def test_the_config_given_after_the_command_wins_over_the_one_before_and_intwa_c
 
 
 def test_every_command_lists_config_in_its_help() -> None:
-    groups = {"account": ["create", "list", "disable", "enable", "rotate-key"], "db": ["migrate"]}
+    groups = {"account": ["create", "list", "disable", "enable", "rotate-key"], "config": ["check"], "db": ["migrate"]}
     for command in COMMANDS:
         for args in [[command, sub] for sub in groups[command]] if command in groups else [[command]]:
             result = CliRunner().invoke(cli, [*args, "--help"])

@@ -13,6 +13,7 @@ import click
 
 from intwa.entrypoints.cli.accounts import account
 from intwa.entrypoints.cli.bindings import bind, bindings, phone_info, unbind, waba_info
+from intwa.entrypoints.cli.config import config
 from intwa.entrypoints.cli.context import CONFIG_HELP, CliContext
 from intwa.entrypoints.cli.database import db
 from intwa.entrypoints.cli.errors import IntwaGroup
@@ -46,6 +47,7 @@ for _command in (
     sync,
     history,
     webhook_events,
+    config,
     fake_graph,
 ):
     cli.add_command(_command)

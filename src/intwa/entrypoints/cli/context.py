@@ -13,6 +13,7 @@ from intwa.entrypoints.composition import resolve
 
 if TYPE_CHECKING:
     from intwa.container import Container
+    from intwa.domain.ports import SchemaState
     from intwa.settings import Settings
 
 T = TypeVar("T")
@@ -84,23 +85,26 @@ class CliContext:
         return asyncio.run(self._run(command, settings or self.load_settings(), migrates=migrates))
 
     async def _run(self, command: Callable[[Container], Awaitable[T]], settings: Settings, *, migrates: bool) -> T:
-        container = self._build_container(settings)
+        container = self.build_container(settings, creates_database=migrates)
         try:
-            if not migrates:
-                container.creates_database.override(False)
-            await _open_storage(container, settings)
+            await open_storage(container, settings)
             if not migrates:
                 await require_current_schema(container, settings)
             return await command(container)
         finally:
             await resolve(container.shutdown_resources)
 
-    def _build_container(self, settings: Settings) -> Container:
+    def build_container(self, settings: Settings, *, creates_database: bool) -> Container:
+        """A container for `settings`; its storage makes a database that is missing only if `creates_database`."""
         if self.container_factory is not None:
-            return self.container_factory(settings)
-        from intwa.container import build_container
+            container = self.container_factory(settings)
+        else:
+            from intwa.container import build_container
 
-        return build_container(settings)
+            container = build_container(settings)
+        if not creates_database:
+            container.creates_database.override(False)
+        return container
 
 
 async def closing_refreshes(container: Container, work: Awaitable[T]) -> T:
@@ -112,7 +116,7 @@ async def closing_refreshes(container: Container, work: Awaitable[T]) -> T:
         await snapshots.close()
 
 
-async def _open_storage(container: Container, settings: Settings) -> None:
+async def open_storage(container: Container, settings: Settings) -> None:
     """Open the storage first, so that a store that cannot be opened is reported as such (50301)."""
     from intwa.domain.errors import DomainError, StorageUnavailable
 
@@ -128,14 +132,16 @@ async def _open_storage(container: Container, settings: Settings) -> None:
         ) from error
 
 
-async def require_current_schema(container: Container, settings: Settings) -> None:
-    """`StorageNotReady`, saying what to do, unless the store's schema is this code's latest."""
+async def require_current_schema(container: Container, settings: Settings) -> SchemaState:
+    """The store's schema state; `StorageNotReady`, saying what to do, unless it is this code's latest."""
     from intwa.domain.errors import StorageNotReady
 
     storage = await resolve(container.storage)
-    problem = (await storage.schema_state()).problem(describe_store(settings))
+    state = await storage.schema_state()
+    problem = state.problem(describe_store(settings))
     if problem is not None:
         raise StorageNotReady(problem)
+    return state
 
 
 def describe_store(settings: Settings) -> str:

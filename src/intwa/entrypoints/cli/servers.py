@@ -27,7 +27,7 @@ def serve(cli: CliContext, host: str | None, port: int | None, workers: int | No
     import msgspec
 
     settings = cli.load_settings()
-    _require_provider_credentials(settings)
+    require_provider_credentials(settings)
     overrides = {
         key: value for key, value in {"host": host, "port": port, "workers": workers}.items() if value is not None
     }
@@ -50,7 +50,8 @@ def serve(cli: CliContext, host: str | None, port: int | None, workers: int | No
     uvicorn.run(HTTP_APP_FACTORY, factory=True, log_level=settings.logging.level.lower(), **uvicorn_options(server))
 
 
-def _require_provider_credentials(settings: Settings) -> None:
+def require_provider_credentials(settings: Settings) -> None:
+    """`SettingsError`, saying how to set one or use the fake, when the Graph provider has no access token."""
     from intwa.settings import SettingsError
 
     if settings.provider.backend == "graph" and not settings.graph.access_token:
