@@ -49,7 +49,12 @@ class Container(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=Settings)
     clock = providers.Singleton(SystemClock)
 
-    sqlite_database = providers.Resource(open_sqlite_database, settings.provided.storage.sqlite_path)
+    # Only `serve` and `db migrate` make a database that is not there; other commands open it or fail (SPEC §4).
+    creates_database = providers.Dependency(instance_of=bool, default=True)
+
+    sqlite_database = providers.Resource(
+        open_sqlite_database, settings.provided.storage.sqlite_path, create=creates_database
+    )
     postgres_database = providers.Resource(open_postgres_pool, settings.provided.storage.postgres_dsn)
     database_storage = providers.Selector(
         settings.provided.storage.backend,
@@ -78,7 +83,7 @@ class Container(containers.DeclarativeContainer):
         max_stale_seconds=settings.provided.cache.max_stale_seconds,
         refresh_wait_seconds=settings.provided.cache.refresh_wait_seconds,
     )
-    authenticate = providers.Singleton(Authenticate, storage)
+    authenticate = providers.Singleton(Authenticate, storage, clock)
     # Per-account request counters shared by every process on the storage backend (SQLite: a file of their own).
     rate_limiter = providers.Selector(
         settings.provided.storage.backend,

@@ -28,9 +28,9 @@ class CountingStorage(InMemoryStorage):
         super().__init__()
         self.reads: Counter[str] = Counter()
 
-    async def find_account_by_key_hash(self, key_hash: str) -> Any:
+    async def find_key_owner(self, key_hash: str) -> Any:
         self.reads["key"] += 1
-        return await super().find_account_by_key_hash(key_hash)
+        return await super().find_key_owner(key_hash)
 
     async def account_waba_ids(self, account_name: str) -> list[str]:
         self.reads["account wabas"] += 1
@@ -75,7 +75,7 @@ async def test_repeated_key_lookups_within_a_second_read_storage_once(
     cached: ReadCachingStorage, inner: CountingStorage, monotonic: Monotonic
 ) -> None:
     for _ in range(10):
-        account = await cached.find_account_by_key_hash("hash-1")
+        account = await cached.find_key_owner("hash-1")
         assert account is not None
         monotonic.now += 0.05
 
@@ -85,45 +85,45 @@ async def test_repeated_key_lookups_within_a_second_read_storage_once(
 async def test_another_processs_change_shows_after_at_most_a_second(
     cached: ReadCachingStorage, inner: CountingStorage, monotonic: Monotonic
 ) -> None:
-    await cached.find_account_by_key_hash("hash-1")
+    await cached.find_key_owner("hash-1")
     await inner.set_account_enabled("IW0001", False)  # written by another process
 
     monotonic.now += 0.99
-    remembered = await cached.find_account_by_key_hash("hash-1")
+    remembered = await cached.find_key_owner("hash-1")
     monotonic.now += 0.02
-    seen = await cached.find_account_by_key_hash("hash-1")
+    seen = await cached.find_key_owner("hash-1")
 
     assert remembered is not None
-    assert remembered.enabled
+    assert remembered.account.enabled
     assert seen is not None
-    assert not seen.enabled
+    assert not seen.account.enabled
 
 
 async def test_a_write_through_this_process_shows_at_once(cached: ReadCachingStorage) -> None:
-    await cached.find_account_by_key_hash("hash-1")
+    await cached.find_key_owner("hash-1")
 
-    await cached.replace_api_keys("IW0001", "hash-2", NOW)
+    await cached.rotate_api_keys("IW0001", "hash-2", NOW, NOW)
 
-    assert await cached.find_account_by_key_hash("hash-1") is None
-    assert await cached.find_account_by_key_hash("hash-2") is not None
+    assert await cached.find_key_owner("hash-1") is None
+    assert await cached.find_key_owner("hash-2") is not None
 
 
 async def test_unknown_keys_are_remembered_too_so_floods_do_not_reach_storage(
     cached: ReadCachingStorage, inner: CountingStorage
 ) -> None:
     for _ in range(100):
-        assert await cached.find_account_by_key_hash("no-such-hash") is None
+        assert await cached.find_key_owner("no-such-hash") is None
 
     assert inner.reads["key"] == 1
 
 
 async def test_the_cache_never_holds_more_than_its_bound(cached: ReadCachingStorage, inner: CountingStorage) -> None:
     for n in range(MAX_ENTRIES + 10):  # a flood of unknown keys
-        await cached.find_account_by_key_hash(f"hash-{n}")
+        await cached.find_key_owner(f"hash-{n}")
     reads = inner.reads["key"]
 
-    await cached.find_account_by_key_hash(f"hash-{MAX_ENTRIES + 5}")  # remembered after the bound was hit
-    await cached.find_account_by_key_hash("hash-1")  # forgotten when the table started afresh
+    await cached.find_key_owner(f"hash-{MAX_ENTRIES + 5}")  # remembered after the bound was hit
+    await cached.find_key_owner("hash-1")  # forgotten when the table started afresh
 
     assert inner.reads["key"] == reads + 1
     assert len(cached._keys.entries) <= MAX_ENTRIES
@@ -151,7 +151,7 @@ async def test_a_binding_forgets_its_wabas_reads_and_keeps_the_key_lookups(
     cached: ReadCachingStorage, inner: CountingStorage
 ) -> None:
     snapshot = WabaSnapshot(Waba(WABA_ID, "PT TIG TECH"), (PhoneNumber(PHONE_ID, "+62 852-1234-0016"),), fetched_at=NOW)
-    await cached.find_account_by_key_hash("hash-1")
+    await cached.find_key_owner("hash-1")
     assert await cached.waba_owner(WABA_ID) is None
     assert await cached.account_waba_ids("IW0001") == []
     assert await cached.get_snapshot(WABA_ID) is None
@@ -161,7 +161,7 @@ async def test_a_binding_forgets_its_wabas_reads_and_keeps_the_key_lookups(
     assert await cached.waba_owner(WABA_ID) == "IW0001"
     assert await cached.account_waba_ids("IW0001") == [WABA_ID]
     assert await cached.get_snapshot(WABA_ID) == snapshot
-    await cached.find_account_by_key_hash("hash-1")
+    await cached.find_key_owner("hash-1")
     assert inner.reads["key"] == 1  # an account's keys do not change with its bindings
 
     await cached.remove_binding("IW0001", WABA_ID, PHONE_ID)
@@ -181,9 +181,9 @@ class HeldStorage(CountingStorage):
         self._arrived = asyncio.Condition()
         self._open = False
 
-    async def find_account_by_key_hash(self, key_hash: str) -> Any:
+    async def find_key_owner(self, key_hash: str) -> Any:
         self.reads["key"] += 1
-        account = await InMemoryStorage.find_account_by_key_hash(self, key_hash)
+        account = await InMemoryStorage.find_key_owner(self, key_hash)
         answer = asyncio.Event()
         if self._open:
             answer.set()
@@ -220,28 +220,28 @@ async def held() -> HeldStorage:
 
 
 async def test_concurrent_misses_of_one_key_share_one_read(held: HeldStorage, cached_held: ReadCachingStorage) -> None:
-    readers = [asyncio.create_task(cached_held.find_account_by_key_hash("hash-1")) for _ in range(50)]
+    readers = [asyncio.create_task(cached_held.find_key_owner("hash-1")) for _ in range(50)]
     await held.reads_held(1)
 
     held.answer_all()
     accounts = await asyncio.gather(*readers)
 
     assert held.reads["key"] == 1
-    assert {account.name for account in accounts if account is not None} == {"IW0001"}
-    assert await cached_held.find_account_by_key_hash("hash-1") is accounts[0]  # and it is remembered
+    assert {owner.account.name for owner in accounts if owner is not None} == {"IW0001"}
+    assert await cached_held.find_key_owner("hash-1") is accounts[0]  # and it is remembered
 
 
 async def test_a_shared_read_that_fails_fails_every_reader_and_is_not_remembered(
     held: HeldStorage, cached_held: ReadCachingStorage
 ) -> None:
     held.failure = ConnectionError("the store went away")
-    readers = [asyncio.create_task(cached_held.find_account_by_key_hash("hash-1")) for _ in range(3)]
+    readers = [asyncio.create_task(cached_held.find_key_owner("hash-1")) for _ in range(3)]
     await held.reads_held(1)
 
     held.answer_all()
     results = await asyncio.gather(*readers, return_exceptions=True)
     held.failure = None
-    again = asyncio.create_task(cached_held.find_account_by_key_hash("hash-1"))
+    again = asyncio.create_task(cached_held.find_key_owner("hash-1"))
     await held.reads_held(2)
     held.answer_all()
 
@@ -253,8 +253,8 @@ async def test_a_shared_read_that_fails_fails_every_reader_and_is_not_remembered
 async def test_a_reader_that_goes_away_does_not_cancel_the_read_for_the_others(
     held: HeldStorage, cached_held: ReadCachingStorage
 ) -> None:
-    first = asyncio.create_task(cached_held.find_account_by_key_hash("hash-1"))
-    second = asyncio.create_task(cached_held.find_account_by_key_hash("hash-1"))
+    first = asyncio.create_task(cached_held.find_key_owner("hash-1"))
+    second = asyncio.create_task(cached_held.find_key_owner("hash-1"))
     await held.reads_held(1)
 
     first.cancel()
@@ -269,11 +269,11 @@ async def test_a_reader_that_goes_away_does_not_cancel_the_read_for_the_others(
 async def test_a_write_during_a_read_is_not_undone_by_the_read_finishing(
     held: HeldStorage, cached_held: ReadCachingStorage
 ) -> None:
-    before = asyncio.create_task(cached_held.find_account_by_key_hash("hash-1"))
+    before = asyncio.create_task(cached_held.find_key_owner("hash-1"))
     await held.reads_held(1)
 
     await cached_held.set_account_enabled("IW0001", False)  # forgets the key lookups, the one under way too
-    after = asyncio.create_task(cached_held.find_account_by_key_hash("hash-1"))
+    after = asyncio.create_task(cached_held.find_key_owner("hash-1"))
     await held.reads_held(2)
     held.answers[1].set()  # the later read answers first,
     seen = await after
@@ -281,12 +281,12 @@ async def test_a_write_during_a_read_is_not_undone_by_the_read_finishing(
     read_before = await before
 
     assert read_before is not None
-    assert read_before.enabled  # what the store held when that read ran
+    assert read_before.account.enabled  # what the store held when that read ran
     assert seen is not None
-    assert not seen.enabled
-    remembered = await cached_held.find_account_by_key_hash("hash-1")
+    assert not seen.account.enabled
+    remembered = await cached_held.find_key_owner("hash-1")
     assert remembered is not None
-    assert not remembered.enabled
+    assert not remembered.account.enabled
     assert held.reads["key"] == 2
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from intwa.domain.errors import Forbidden, Unauthenticated
@@ -104,3 +107,82 @@ def test_rotating_a_key_prints_the_new_key_in_a_table(intwa: Intwa) -> None:
     name, api_key = out.splitlines()[-1].split()
     assert name == "IW0001"
     assert intwa.authenticate(api_key).name == "IW0001"
+
+
+def test_rotating_with_keep_old_for_keeps_the_old_key_working_and_the_new_one_at_once(intwa: Intwa) -> None:
+    old_key = intwa.json("account", "create", "IW0001")["apiKey"]
+    before = datetime.now(UTC)
+
+    rotated = intwa.json("account", "rotate-key", "IW0001", "--keep-old-for", "24h")
+
+    assert list(rotated) == ["accountName", "apiKey", "oldKeysValidUntil"]
+    until = datetime.fromisoformat(rotated["oldKeysValidUntil"])
+    assert rotated["oldKeysValidUntil"].endswith("Z")
+    assert before + timedelta(hours=24) <= until <= datetime.now(UTC) + timedelta(hours=24)
+    assert intwa.authenticate(old_key).name == "IW0001"
+    assert intwa.authenticate(rotated["apiKey"]).name == "IW0001"
+
+
+def test_rotating_with_keep_old_for_says_until_when_in_the_table(intwa: Intwa) -> None:
+    intwa.ok("account", "create", "IW0001")
+
+    out = intwa.ok("account", "rotate-key", "IW0001", "--keep-old-for", "90m")
+
+    title, _, row = out.splitlines()
+    until = datetime.strptime(title.split("older keys work until ")[1][:20], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    assert abs(until - (datetime.now(UTC) + timedelta(minutes=90))) < timedelta(minutes=1)
+    assert intwa.authenticate(row.split()[1]).name == "IW0001"
+
+
+def test_keep_old_for_0_stops_the_old_key_at_once(intwa: Intwa) -> None:
+    old_key = intwa.json("account", "create", "IW0001")["apiKey"]
+
+    rotated = intwa.json("account", "rotate-key", "IW0001", "--keep-old-for", "0")
+
+    assert rotated["oldKeysValidUntil"] is None
+    with pytest.raises(Unauthenticated):
+        intwa.authenticate(old_key)
+
+
+def test_a_key_kept_for_a_second_stops_working_after_it(intwa: Intwa) -> None:
+    old_key = intwa.json("account", "create", "IW0001")["apiKey"]
+
+    intwa.json("account", "rotate-key", "IW0001", "--keep-old-for", "1s")
+    assert intwa.authenticate(old_key).name == "IW0001"
+    time.sleep(1.05)
+
+    with pytest.raises(Unauthenticated):
+        intwa.authenticate(old_key)
+
+
+@pytest.mark.parametrize(
+    ("duration", "words"),
+    [
+        ("abc", "is not a duration"),
+        ("10", "is not a duration"),
+        ("1.5h", "is not a duration"),
+        ("-1h", "is not a duration"),
+        ("2w", "is not a duration"),
+        ("", "is not a duration"),
+        ("8d", "longer than 7 days"),
+        ("169h", "longer than 7 days"),
+        ("9" * 5000 + "s", "longer than 7 days"),
+    ],
+)
+def test_a_bad_keep_old_for_is_a_usage_error_and_rotates_nothing(intwa: Intwa, duration: str, words: str) -> None:
+    old_key = intwa.json("account", "create", "IW0001")["apiKey"]
+
+    result = intwa("account", "rotate-key", "IW0001", "--keep-old-for", duration)
+
+    assert result.exit_code == 2
+    assert "--keep-old-for" in result.stderr
+    assert words in result.stderr
+    assert "Traceback" not in result.output
+    assert intwa.authenticate(old_key).name == "IW0001"
+
+
+@pytest.mark.parametrize("duration", ["7d", "168H", "604800s", "0s"])
+def test_keep_old_for_takes_up_to_7_days_in_any_unit(intwa: Intwa, duration: str) -> None:
+    intwa.ok("account", "create", "IW0001")
+
+    assert intwa.json("account", "rotate-key", "IW0001", "--keep-old-for", duration)["accountName"] == "IW0001"

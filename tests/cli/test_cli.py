@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import pickle
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -121,7 +122,7 @@ def test_storage_that_cannot_be_opened_is_a_one_line_error(tmp_path: Path) -> No
     (tmp_path / "var").write_text("not a folder")
     config = write_config(tmp_path / "intwa.toml", tmp_path / "var" / "intwa.db")
 
-    assert_fails(Intwa(config)("account", "list"), 50301, "cannot open the sqlite storage", "var/intwa.db")
+    assert_fails(Intwa(config)("db", "migrate"), 50301, "cannot open the sqlite storage", "var/intwa.db")
 
 
 def test_an_unexpected_error_is_one_line_without_a_traceback(config_path: Path) -> None:
@@ -165,14 +166,16 @@ def test_serve_migrates_then_runs_every_worker_on_the_same_settings(
     monkeypatch.setattr("uvicorn.run", run)
     intwa = Intwa(config_path)
 
-    with mock.patch.dict(os.environ, {"INTWA_SERVER__MAX_HEADER_BYTES": "8192"}):
-        out = intwa.ok("serve", "--port", "9123", "--workers", "3")
+    port = free_port()
 
-    assert out == "intwa: serving the HTTP API on http://127.0.0.1:9123 with 3 worker(s)\n"
+    with mock.patch.dict(os.environ, {"INTWA_SERVER__MAX_HEADER_BYTES": "8192"}):
+        out = intwa.ok("serve", "--port", str(port), "--workers", "3")
+
+    assert out == f"intwa: serving the HTTP API on http://127.0.0.1:{port} with 3 worker(s)\n"
     assert intwa.ok("db", "migrate") == "schema is up to date\n"
     assert served["app"] == "intwa.entrypoints.http.app:create_app_from_env"
     assert served["factory"] is True
-    assert (served["host"], served["port"], served["workers"]) == ("127.0.0.1", 9123, 3)
+    assert (served["host"], served["port"], served["workers"]) == ("127.0.0.1", port, 3)
     assert (served["loop"], served["lifespan"], served["access_log"], served["timeout_keep_alive"]) == (
         "uvloop",
         "on",
@@ -186,7 +189,53 @@ def test_serve_migrates_then_runs_every_worker_on_the_same_settings(
     assert (protocol.keywords["limits"].max_header_bytes, protocol.keywords["limits"].max_connections) == (8192, 1000)
     assert served["log_level"] == "info"
     assert served["environ"]["INTWA_CONFIG"] == str(config_path)
-    assert served["environ"]["INTWA_SERVER__PORT"] == "9123"
+    assert served["environ"]["INTWA_SERVER__PORT"] == str(port)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_serve_on_a_port_in_use_fails_in_one_line_before_touching_the_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    served: list[str] = []
+    monkeypatch.setattr("uvicorn.run", lambda app, **options: served.append(app))
+    database = tmp_path / "var" / "intwa.db"
+    intwa = Intwa(write_config(tmp_path / "intwa.toml", database))
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = intwa("serve", "--port", str(port))
+
+    assert_fails(result, None, f"cannot listen on 127.0.0.1:{port}: address already in use")
+    assert not (tmp_path / "var").exists()
+    assert served == []
+
+
+def test_serve_on_an_address_it_cannot_listen_on_names_it(tmp_path: Path) -> None:
+    intwa = Intwa(write_config(tmp_path / "intwa.toml", tmp_path / "intwa.db"))
+
+    result = intwa("serve", "--host", "192.0.2.1", "--port", str(free_port()))  # TEST-NET-1: never this machine's
+
+    assert_fails(result, None, "cannot listen on 192.0.2.1:")
+    assert not (tmp_path / "intwa.db").exists()
+
+
+def test_fake_graph_on_a_port_in_use_fails_in_one_line(config_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("uvicorn.run", lambda app, **options: pytest.fail("uvicorn must not start"))
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = Intwa(config_path)("fake-graph", "--port", str(port))
+
+    assert_fails(result, None, f"cannot listen on 127.0.0.1:{port}: address already in use")
 
 
 def test_the_built_in_demo_data_serves_when_no_fake_data_file_is_set(tmp_path: Path) -> None:
@@ -232,3 +281,54 @@ def test_a_missing_fake_data_file_of_the_provider_is_named(tmp_path: Path) -> No
     intwa.ok("account", "create", "IW0001")
 
     assert_fails(intwa("bind", "IW0001", WABA_ID, PHONE_ID), None, "absent.json", "does not exist")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["account", "list", "--config", "{config}"],
+        ["account", "--config", "{config}", "list"],
+        ["bindings", "--config", "{config}"],
+        ["history", "--json", "--config", "{config}"],
+    ],
+    ids=" ".join,
+)
+def test_config_is_accepted_after_the_command_too(config_path: Path, args: list[str]) -> None:
+    Intwa(config_path).ok("db", "migrate")
+
+    result = CliRunner().invoke(cli, [arg.format(config=config_path) for arg in args])
+
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ""
+
+
+def test_db_migrate_takes_config_after_the_command(config_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["db", "migrate", "--config", str(config_path)])
+
+    assert result.exit_code == 0, result.output
+    assert (config_path.parent / "var" / "intwa.db").exists()
+
+
+def test_the_config_given_after_the_command_wins_over_the_one_before_and_intwa_config(
+    config_path: Path, tmp_path: Path
+) -> None:
+    other = write_config(tmp_path / "other.toml", tmp_path / "other" / "intwa.db")
+    runner = CliRunner()
+
+    after = runner.invoke(
+        cli, ["--config", str(config_path), "db", "migrate", "--config", str(other)], env={"INTWA_CONFIG": "x.toml"}
+    )
+    from_environment = runner.invoke(cli, ["account", "list"], env={"INTWA_CONFIG": str(config_path)})
+
+    assert after.exit_code == 0, after.output
+    assert (tmp_path / "other" / "intwa.db").exists()
+    assert not (config_path.parent / "var").exists()
+    assert_fails(from_environment, None, "does not exist", "`intwa db migrate`")  # the file INTWA_CONFIG names
+
+
+def test_every_command_lists_config_in_its_help() -> None:
+    groups = {"account": ["create", "list", "disable", "enable", "rotate-key"], "config": ["check"], "db": ["migrate"]}
+    for command in COMMANDS:
+        for args in [[command, sub] for sub in groups[command]] if command in groups else [[command]]:
+            result = CliRunner().invoke(cli, [*args, "--help"])
+            assert "--config PATH" in result.stdout, args

@@ -9,18 +9,21 @@ from datetime import UTC, datetime
 
 import msgspec
 
+from intwa.domain.accounts import retire_old_keys
 from intwa.domain.binding_conflicts import check_binding_conflicts
 from intwa.domain.errors import AccountAlreadyExists, AccountNotFound, BindingNotFound, StorageUnavailable
 from intwa.domain.history import changes_on_replace, with_review_status
 from intwa.domain.models import (
     Account,
     AccountSummary,
+    ApiKeyOwner,
     Binding,
     Change,
     ChangeSource,
     WabaSnapshot,
     WebhookEvent,
 )
+from intwa.domain.ports import SchemaState
 
 
 class _OwnedWaba(msgspec.Struct, frozen=True):
@@ -42,7 +45,7 @@ class InMemoryStorage:
 
     def __init__(self) -> None:
         self.accounts: dict[str, Account] = {}
-        self.key_hashes: dict[str, str] = {}  # key hash -> account name
+        self.key_hashes: dict[str, tuple[str, datetime | None]] = {}  # key hash -> account name, valid until
         self.wabas: dict[str, _OwnedWaba] = {}
         self.bindings: dict[str, Binding] = {}  # phone number id -> binding
         self.snapshots: dict[str, WabaSnapshot] = {}
@@ -57,20 +60,23 @@ class InMemoryStorage:
     async def ping(self) -> None:
         return None
 
+    async def schema_state(self) -> SchemaState:
+        return SchemaState(1, 1)  # dictionaries have no schema to migrate
+
     async def create_account(self, name: str, key_hash: str, now: datetime) -> Account:
         if name in self.accounts:
             raise AccountAlreadyExists(f"an account named `{name}` exists already")
         account = Account(name=name, enabled=True, created_at=now.astimezone(UTC))
         self.accounts[name] = account
-        self.key_hashes[key_hash] = name
+        self.key_hashes[key_hash] = (name, None)
         return account
 
     async def get_account(self, name: str) -> Account | None:
         return self.accounts.get(name)
 
-    async def find_account_by_key_hash(self, key_hash: str) -> Account | None:
-        name = self.key_hashes.get(key_hash)
-        return None if name is None else self.accounts[name]
+    async def find_key_owner(self, key_hash: str) -> ApiKeyOwner | None:
+        key = self.key_hashes.get(key_hash)
+        return None if key is None else ApiKeyOwner(self.accounts[key[0]], key[1])
 
     async def list_accounts(self) -> list[AccountSummary]:
         return [
@@ -89,10 +95,18 @@ class InMemoryStorage:
         self.accounts[name] = account = msgspec.structs.replace(account, enabled=enabled)
         return account
 
-    async def replace_api_keys(self, name: str, key_hash: str, now: datetime) -> None:
+    async def rotate_api_keys(
+        self, name: str, key_hash: str, now: datetime, old_keys_until: datetime
+    ) -> datetime | None:
         self._account(name)
-        self.key_hashes = {hash_: owner for hash_, owner in self.key_hashes.items() if owner != name}
-        self.key_hashes[key_hash] = name
+        keys = [(hash_, until) for hash_, (owner, until) in self.key_hashes.items() if owner == name]
+        old = retire_old_keys(keys, old_keys_until, now)
+        for hash_ in old.deleted:
+            del self.key_hashes[hash_]
+        for hash_, until in old.valid_until:
+            self.key_hashes[hash_] = (name, until)
+        self.key_hashes[key_hash] = (name, None)
+        return old.last_valid()
 
     async def add_binding(self, binding: Binding, snapshot: WabaSnapshot) -> Binding:
         if snapshot.waba.id != binding.waba_id:

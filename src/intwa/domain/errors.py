@@ -135,6 +135,13 @@ class StorageUnavailable(DomainError):
         self.retry_after_seconds = retry_after_seconds
 
 
+class StorageNotReady(StorageUnavailable):
+    """The store is there to be set up, not broken: no database yet, or a schema this intwa cannot use.
+
+    An operator fixes it (`intwa db migrate`, or a newer intwa); its message says how.
+    """
+
+
 class WebhookSignatureMissing(DomainError):
     """A webhook post without the `X-Hub-Signature-256` header: nothing is applied."""
 

@@ -29,11 +29,23 @@ class AccountSummary(msgspec.Struct, frozen=True):
     binding_count: int
 
 
+class ApiKeyOwner(msgspec.Struct, frozen=True):
+    """The account an API key belongs to, and until when the key works: None until the account's next rotation."""
+
+    account: Account
+    valid_until: datetime | None = None
+
+
 class NewApiKey(msgspec.Struct, frozen=True):
-    """A freshly issued API key: shown once, then only its hash is kept."""
+    """A freshly issued API key: shown once, then only its hash is kept.
+
+    `old_keys_valid_until`: when a rotation leaves the account's older keys working for a while, the last
+    moment one of them still works; None when none does.
+    """
 
     account_name: str
     api_key: str
+    old_keys_valid_until: datetime | None = None
 
     def __repr__(self) -> str:
         return f"NewApiKey(account_name={self.account_name!r}, api_key='***')"

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
-from typing import Protocol
+from typing import Literal, NamedTuple, Protocol
 
 from intwa.domain.models import (
     Account,
     AccountSummary,
+    ApiKeyOwner,
     Binding,
     Change,
     ChangeSource,
@@ -54,6 +55,44 @@ class MetaProvider(Protocol):
         ...
 
 
+SchemaStanding = Literal["missing", "behind", "current", "ahead"]
+
+
+class SchemaState(NamedTuple):
+    """Where a store's schema stands against the newest migration this code knows."""
+
+    version: int | None
+    """The newest migration the store records; None when it has no schema at all."""
+    latest: int
+    """The newest migration this code knows."""
+
+    @property
+    def standing(self) -> SchemaStanding:
+        """`missing` (no schema), `behind` (migrations to apply), `current`, or `ahead` (a newer intwa's)."""
+        if self.version is None:
+            return "missing"
+        if self.version < self.latest:
+            return "behind"
+        return "current" if self.version == self.latest else "ahead"
+
+    def problem(self, store: str) -> str | None:
+        """What is wrong with the schema of `store` (e.g. "the SQLite database var/intwa.db") and how to fix it."""
+        standing = self.standing
+        if standing == "missing":
+            return f"{store} has no intwa schema: create it with `intwa db migrate`"
+        if standing == "behind":
+            return (
+                f"{store} is not migrated (schema version {self.version}, this intwa needs {self.latest}):"
+                " run `intwa db migrate`"
+            )
+        if standing == "ahead":
+            return (
+                f"{store} has schema version {self.version}, newer than version {self.latest} that this intwa"
+                " knows: run a newer intwa"
+            )
+        return None
+
+
 class Storage(Protocol):
     """Accounts, API key hashes, bindings and snapshots, kept durably and shared by all processes.
 
@@ -68,6 +107,10 @@ class Storage(Protocol):
         """Raise if the store does not answer."""
         ...
 
+    async def schema_state(self) -> SchemaState:
+        """Where the store's schema stands; reads only, so it never creates or changes a schema."""
+        ...
+
     # accounts and keys
     async def create_account(self, name: str, key_hash: str, now: datetime) -> Account:
         """Store a new enabled account with one key; `AccountAlreadyExists` if the name is taken."""
@@ -75,7 +118,9 @@ class Storage(Protocol):
 
     async def get_account(self, name: str) -> Account | None: ...
 
-    async def find_account_by_key_hash(self, key_hash: str) -> Account | None: ...
+    async def find_key_owner(self, key_hash: str) -> ApiKeyOwner | None:
+        """The account of the key with this hash and until when the key works, expired or not; None if unknown."""
+        ...
 
     async def list_accounts(self) -> list[AccountSummary]:
         """All accounts by name, with their WABA and binding counts."""
@@ -85,8 +130,16 @@ class Storage(Protocol):
         """Enable or disable an account; `AccountNotFound` if there is none."""
         ...
 
-    async def replace_api_keys(self, name: str, key_hash: str, now: datetime) -> None:
-        """Make `key_hash` the account's only key; `AccountNotFound` if there is none."""
+    async def rotate_api_keys(
+        self, name: str, key_hash: str, now: datetime, old_keys_until: datetime
+    ) -> datetime | None:
+        """Give the account the new key `key_hash`, and its older keys an end, in one transaction.
+
+        What becomes of each older key is `accounts.retire_old_keys`'s decision: it works until
+        `old_keys_until`, or until its own earlier end, and is deleted when that is not after `now`.
+        Returns the last moment an older key still works, None when none does. `AccountNotFound` if
+        there is no such account.
+        """
         ...
 
     # bindings

@@ -16,7 +16,7 @@ from intwa.adapters.storage.postgres import PostgresDatabase, PostgresStorage
 from intwa.adapters.storage.postgres_database import SQL, PostgresUnavailable
 from intwa.adapters.storage.postgres_migrations import MIGRATIONS
 from intwa.adapters.storage.statements import PRUNE_BATCH_ROWS
-from intwa.domain.errors import PhoneNumberBoundToAnotherAccount, WabaBoundToAnotherAccount
+from intwa.domain.errors import PhoneNumberBoundToAnotherAccount, StorageNotReady, WabaBoundToAnotherAccount
 from intwa.domain.models import Binding, Change, WebhookEvent
 from intwa.domain.ports import Storage
 from intwa.settings import Secret
@@ -45,11 +45,11 @@ async def instances(dsn: str, count: int = 2) -> AsyncIterator[list[PostgresStor
 async def test_migrating_records_each_version_once(postgres: PostgresDatabase) -> None:
     storage = PostgresStorage(postgres)
 
-    assert await storage.migrate() == [1, 2, 3, 4]
+    assert await storage.migrate() == [1, 2, 3, 4, 5]
     assert await storage.migrate() == []
 
     rows = await postgres.fetch("SELECT version, applied_at FROM schema_migrations ORDER BY version")
-    assert [row["version"] for row in rows] == [1, 2, 3, 4]
+    assert [row["version"] for row in rows] == [1, 2, 3, 4, 5]
     assert rows[0]["applied_at"].utcoffset() is not None
 
 
@@ -60,8 +60,8 @@ async def test_two_instances_migrating_at_once_apply_each_version_once(fresh_pos
     ):
         applied = await asyncio.gather(PostgresStorage(first).migrate(), PostgresStorage(second).migrate())
 
-        assert sorted(applied) == [[], [1, 2, 3, 4]]
-        assert len(await first.fetch("SELECT * FROM schema_migrations")) == 4
+        assert sorted(applied) == [[], [1, 2, 3, 4, 5]]
+        assert len(await first.fetch("SELECT * FROM schema_migrations")) == 5
 
 
 async def test_a_database_of_a_newer_intwa_is_refused_with_both_versions(postgres: PostgresDatabase) -> None:
@@ -70,7 +70,7 @@ async def test_a_database_of_a_newer_intwa_is_refused_with_both_versions(postgre
     known = max(migration.version for migration in MIGRATIONS)
     await postgres.fetch("INSERT INTO schema_migrations VALUES ($1, now())", known + 1)
 
-    with pytest.raises(RuntimeError, match=f"version {known + 1}, newer than version {known}"):
+    with pytest.raises(StorageNotReady, match=f"version {known + 1}, newer than version {known}"):
         await storage.migrate()
 
 

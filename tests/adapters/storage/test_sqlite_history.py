@@ -11,7 +11,8 @@ import pytest
 
 from intwa.adapters.storage.sqlite import SqliteDatabase, SqliteStorage, open_sqlite_database
 from intwa.adapters.storage.sqlite_migrations import MIGRATIONS, apply_migrations
-from intwa.domain.models import Binding, Change
+from intwa.domain.errors import StorageNotReady
+from intwa.domain.models import Account, ApiKeyOwner, Binding, Change
 from intwa.domain.ports import Storage
 from tests.adapters.storage.examples import T0, at, bind, binding_of, create_accounts, snapshot_of
 
@@ -50,14 +51,16 @@ async def test_a_database_at_version_1_is_upgraded_to_the_latest_keeping_its_dat
     when = "2026-11-27T08:52:55.123456Z"
     async with database.transaction() as writer:  # written as the code of version 1 wrote it
         await writer.execute("INSERT INTO accounts VALUES ('acme', 1, ?)", (when,))
+        await writer.execute("INSERT INTO api_keys VALUES ('hash-1', 'acme', ?)", (when,))
         await writer.execute("INSERT INTO wabas VALUES (?, 'acme', ?)", (WABA, when))
         await writer.execute("INSERT INTO bindings VALUES (?, ?, 'acme', '6285212340016', ?)", (PHONE, WABA, when))
         await writer.execute("INSERT INTO waba_snapshots VALUES (?, ?, ?)", (WABA, msgspec.json.encode(snapshot), when))
     storage = SqliteStorage(database)
 
-    assert await storage.migrate() == [2, 3]
+    assert await storage.migrate() == [2, 3, 5]
 
     assert await storage.find_binding(PHONE) == binding_of("acme", WABA, PHONE, T0)
+    assert await storage.find_key_owner("hash-1") == ApiKeyOwner(Account("acme", True, T0), valid_until=None)
     assert await storage.get_snapshot(WABA) == snapshot
     assert await storage.list_history() == []
     renamed = snapshot_of(WABA, PHONE, name="PT TIG", fetched_at=at(60))
@@ -70,13 +73,13 @@ async def test_a_database_of_a_newer_intwa_is_refused_with_both_versions(databas
     storage = SqliteStorage(database)
     await storage.migrate()
     async with database.transaction() as writer:
-        await writer.execute("INSERT INTO schema_migrations VALUES (4, '2027-01-01T00:00:00.000000Z')")
+        await writer.execute("INSERT INTO schema_migrations VALUES (6, '2027-01-01T00:00:00.000000Z')")
 
-    with pytest.raises(RuntimeError, match="version 4, newer than version 3"):
+    with pytest.raises(StorageNotReady, match="version 6, newer than version 5"):
         await storage.migrate()
 
     rows = await database.fetch_all("SELECT version FROM schema_migrations ORDER BY version")
-    assert rows == [(1,), (2,), (3,), (4,)]
+    assert rows == [(1,), (2,), (3,), (5,), (6,)]
 
 
 async def test_history_rows_have_no_tie_to_bindings_so_unbinding_deletes_none(database: SqliteDatabase) -> None:

@@ -14,7 +14,7 @@ from intwa.domain.errors import (
     PhoneNumberNotInWaba,
     WabaBoundToAnotherAccount,
 )
-from intwa.domain.models import Account, AccountSummary
+from intwa.domain.models import Account, AccountSummary, ApiKeyOwner
 from intwa.domain.ports import Storage
 from tests.adapters.storage.examples import T0, at, bind, binding_of, create_accounts, snapshot_of
 
@@ -40,14 +40,14 @@ async def test_a_new_account_is_enabled_and_found_by_name_and_by_key_hash(storag
     assert created == Account(name="acme", enabled=True, created_at=T0)
     assert stored == created
     assert stored.created_at.tzinfo == UTC
-    assert await storage.find_account_by_key_hash("hash-1") == created
+    assert await storage.find_key_owner("hash-1") == ApiKeyOwner(created, valid_until=None)
 
 
 async def test_unknown_accounts_and_keys_are_not_found(storage: Storage) -> None:
     await storage.create_account("acme", "hash-1", T0)
 
     assert await storage.get_account("ACME") is None
-    assert await storage.find_account_by_key_hash("hash-2") is None
+    assert await storage.find_key_owner("hash-2") is None
 
 
 async def test_creating_an_account_with_a_taken_name_is_rejected_and_stores_nothing(storage: Storage) -> None:
@@ -57,7 +57,7 @@ async def test_creating_an_account_with_a_taken_name_is_rejected_and_stores_noth
         await storage.create_account("acme", "hash-2", at(60))
 
     assert raised.value.code == 40902
-    assert await storage.find_account_by_key_hash("hash-2") is None
+    assert await storage.find_key_owner("hash-2") is None
     assert await storage.get_account("acme") == Account(name="acme", enabled=True, created_at=T0)
 
 
@@ -68,20 +68,47 @@ async def test_a_disabled_account_reads_disabled_everywhere_until_enabled(storag
 
     assert disabled == Account(name="acme", enabled=False, created_at=T0)
     assert await storage.get_account("acme") == disabled
-    assert await storage.find_account_by_key_hash("hash-1") == disabled
+    assert await storage.find_key_owner("hash-1") == ApiKeyOwner(disabled)
     assert (await storage.set_account_enabled("acme", True)).enabled
-    assert (await storage.find_account_by_key_hash("hash-1")) == Account(name="acme", enabled=True, created_at=T0)
+    assert await storage.find_key_owner("hash-1") == ApiKeyOwner(Account(name="acme", enabled=True, created_at=T0))
 
 
-async def test_replacing_api_keys_retires_every_older_key(storage: Storage) -> None:
+async def test_rotating_api_keys_without_keeping_them_deletes_every_older_key(storage: Storage) -> None:
     await storage.create_account("acme", "hash-1", T0)
-    await storage.replace_api_keys("acme", "hash-2", at(60))
+    assert await storage.rotate_api_keys("acme", "hash-2", at(60), at(60)) is None
 
-    await storage.replace_api_keys("acme", "hash-3", at(120))
+    assert await storage.rotate_api_keys("acme", "hash-3", at(120), at(120)) is None
 
-    assert await storage.find_account_by_key_hash("hash-1") is None
-    assert await storage.find_account_by_key_hash("hash-2") is None
-    assert (await storage.find_account_by_key_hash("hash-3")) == await storage.get_account("acme")
+    assert await storage.find_key_owner("hash-1") is None
+    assert await storage.find_key_owner("hash-2") is None
+    assert await storage.find_key_owner("hash-3") == ApiKeyOwner(await storage.get_account("acme"))
+
+
+async def test_rotating_api_keys_keeps_older_keys_until_then_and_never_lengthens_their_life(storage: Storage) -> None:
+    account = await storage.create_account("acme", "hash-1", T0)
+
+    assert await storage.rotate_api_keys("acme", "hash-2", at(60), at(3600)) == at(3600)
+    assert await storage.rotate_api_keys("acme", "hash-3", at(120), at(7200)) == at(7200)
+
+    assert await storage.find_key_owner("hash-1") == ApiKeyOwner(account, valid_until=at(3600))  # its earlier end
+    assert await storage.find_key_owner("hash-2") == ApiKeyOwner(account, valid_until=at(7200))
+    assert await storage.find_key_owner("hash-3") == ApiKeyOwner(account, valid_until=None)
+    owner = await storage.find_key_owner("hash-2")
+    assert owner is not None
+    assert owner.valid_until is not None
+    assert owner.valid_until.tzinfo == UTC
+
+
+async def test_a_rotation_deletes_the_older_keys_that_have_expired(storage: Storage) -> None:
+    account = await storage.create_account("acme", "hash-1", T0)
+    await storage.rotate_api_keys("acme", "hash-2", at(60), at(3600))
+
+    assert await storage.rotate_api_keys("acme", "hash-3", at(3600), at(3600 + 60)) == at(3600 + 60)
+
+    assert await storage.find_key_owner("hash-1") is None  # its end was not after the rotation: deleted
+    assert await storage.find_key_owner("hash-2") == ApiKeyOwner(account, valid_until=at(3600 + 60))
+    assert await storage.rotate_api_keys("acme", "hash-4", at(3600 + 60), at(3600 + 60)) is None
+    assert [await storage.find_key_owner(f"hash-{n}") is None for n in (2, 3, 4)] == [True, True, False]
 
 
 async def test_changing_an_unknown_account_is_rejected_with_its_name(storage: Storage) -> None:
@@ -89,8 +116,8 @@ async def test_changing_an_unknown_account_is_rejected_with_its_name(storage: St
         await storage.set_account_enabled("ghost", False)
     assert raised.value.code == 40402
     with pytest.raises(AccountNotFound, match="`ghost`"):
-        await storage.replace_api_keys("ghost", "hash-1", T0)
-    assert await storage.find_account_by_key_hash("hash-1") is None
+        await storage.rotate_api_keys("ghost", "hash-1", T0, at(60))
+    assert await storage.find_key_owner("hash-1") is None
 
 
 async def test_accounts_are_listed_by_name_with_their_waba_and_binding_counts(storage: Storage) -> None:
@@ -312,3 +339,7 @@ async def test_unknown_phone_numbers_and_wabas_have_no_binding_owner_or_snapshot
     assert await storage.list_bindings() == []
     assert await storage.all_bound_waba_ids() == []
     assert await storage.list_accounts() == []
+
+
+async def test_a_migrated_store_reports_its_schema_current(storage: Storage) -> None:
+    assert (await storage.schema_state()).standing == "current"

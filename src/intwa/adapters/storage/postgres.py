@@ -17,7 +17,7 @@ from intwa.adapters.storage.postgres_database import (
     from_timestamptz,
     open_postgres_pool,
 )
-from intwa.adapters.storage.postgres_migrations import apply_migrations
+from intwa.adapters.storage.postgres_migrations import apply_migrations, read_schema_state
 from intwa.adapters.storage.rows import (
     account_from_row,
     account_summary_from_row,
@@ -26,13 +26,25 @@ from intwa.adapters.storage.rows import (
     binding_parameters,
     change_from_row,
     decode_snapshot,
+    key_owner_from_row,
     webhook_event_from_row,
     webhook_event_parameters,
 )
 from intwa.adapters.storage.statements import PRUNE_BATCH_ROWS
+from intwa.domain.accounts import retire_old_keys
 from intwa.domain.binding_conflicts import check_binding_conflicts
 from intwa.domain.errors import AccountAlreadyExists, AccountNotFound, BindingNotFound
-from intwa.domain.models import Account, AccountSummary, Binding, Change, ChangeSource, WabaSnapshot, WebhookEvent
+from intwa.domain.models import (
+    Account,
+    AccountSummary,
+    ApiKeyOwner,
+    Binding,
+    Change,
+    ChangeSource,
+    WabaSnapshot,
+    WebhookEvent,
+)
+from intwa.domain.ports import SchemaState
 
 __all__ = ["PostgresDatabase", "PostgresStorage", "open_postgres_pool"]
 
@@ -42,6 +54,7 @@ BIND_ATTEMPTS = 5
 # The WABA's row first: a bind of another of its numbers either commits before an unbind looks for the
 # WABA's last binding, or waits and finds the WABA gone, and starts over.
 _LOCK_ACCOUNT_WABA = "SELECT 1 FROM wabas WHERE waba_id = $1 AND account_name = $2 FOR UPDATE"
+_LOCK_ACCOUNT = "SELECT 1 FROM accounts WHERE name = $1 FOR UPDATE"
 
 
 class PostgresStorage:
@@ -59,6 +72,10 @@ class PostgresStorage:
     async def migrate(self) -> list[int]:
         """Create or upgrade the schema; returns the versions applied now."""
         return await apply_migrations(self._database)
+
+    async def schema_state(self) -> SchemaState:
+        """Where the schema stands against this code's migrations; reads only."""
+        return await read_schema_state(self._database)
 
     async def ping(self) -> None:
         """Raise if the database does not answer."""
@@ -80,10 +97,10 @@ class PostgresStorage:
         rows = await self._database.fetch(SQL.get_account, name)
         return account_from_row(rows[0], from_timestamptz) if rows else None
 
-    async def find_account_by_key_hash(self, key_hash: str) -> Account | None:
-        """The account that holds the key with this hash, if any."""
-        rows = await self._database.fetch(SQL.find_account_by_key_hash, key_hash)
-        return account_from_row(rows[0], from_timestamptz) if rows else None
+    async def find_key_owner(self, key_hash: str) -> ApiKeyOwner | None:
+        """The account that holds the key with this hash and the key's end, if the key is known."""
+        rows = await self._database.fetch(SQL.find_key_owner, key_hash)
+        return key_owner_from_row(rows[0], from_timestamptz) if rows else None
 
     async def list_accounts(self) -> list[AccountSummary]:
         """All accounts by name, with their WABA and binding counts."""
@@ -98,13 +115,22 @@ class PostgresStorage:
             raise AccountNotFound(f"no account named `{name}`")
         return account_from_row(rows[0], from_timestamptz)
 
-    async def replace_api_keys(self, name: str, key_hash: str, now: datetime) -> None:
-        """Make `key_hash` the account's only key, in one transaction; `AccountNotFound` if there is none."""
+    async def rotate_api_keys(
+        self, name: str, key_hash: str, now: datetime, old_keys_until: datetime
+    ) -> datetime | None:
+        """Add the account's new key and end its older ones as `retire_old_keys` decides, in one transaction.
+
+        The account's row is locked first: a racing rotation waits, then sees this one's new key among the old.
+        """
         async with self._database.transaction() as connection:
-            if not await connection.fetch(SQL.account_exists, name):
+            if not await connection.fetch(_LOCK_ACCOUNT, name):
                 raise AccountNotFound(f"no account named `{name}`")
-            await connection.execute(SQL.delete_api_keys, name)
+            keys = await connection.fetch(SQL.account_api_keys, name)
+            old = retire_old_keys(((row[0], row[1]) for row in keys), aware_utc(old_keys_until), aware_utc(now))
+            await connection.executemany(SQL.delete_api_key, [(hash_,) for hash_ in old.deleted])
+            await connection.executemany(SQL.set_api_key_valid_until, [(end, hash_) for hash_, end in old.valid_until])
             await connection.execute(SQL.insert_api_key, key_hash, name, aware_utc(now))
+        return old.last_valid()
 
     async def add_binding(self, binding: Binding, snapshot: WabaSnapshot) -> Binding:
         """Store a binding, its WABA's ownership and the WABA's snapshot in one transaction.

@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from intwa.adapters.storage.postgres_database import PostgresDatabase, advisory_key
+from intwa.domain.errors import StorageNotReady
+from intwa.domain.ports import SchemaState
 
 
 class Migration(NamedTuple):
@@ -117,6 +119,8 @@ MIGRATIONS: tuple[Migration, ...] = (
             )""",
         ),
     ),
+    # A rotated key may keep working until `valid_until`; NULL: until the next rotation.
+    Migration(5, ("ALTER TABLE api_keys ADD COLUMN valid_until timestamptz",)),
 )
 
 
@@ -135,10 +139,7 @@ async def apply_migrations(database: PostgresDatabase, migrations: Sequence[Migr
         )
         recorded = set(await connection.fetchval("SELECT coalesce(array_agg(version), '{}') FROM schema_migrations"))
         if recorded and max(recorded) > known:
-            raise RuntimeError(
-                f"the database's schema is at version {max(recorded)}, newer than version {known} that this intwa"
-                " knows; run a newer intwa"
-            )
+            raise StorageNotReady(str(SchemaState(max(recorded), known).problem("the database")))
         applied: list[int] = []
         for migration in migrations:
             if migration.version in recorded:
@@ -150,3 +151,13 @@ async def apply_migrations(database: PostgresDatabase, migrations: Sequence[Migr
             )
             applied.append(migration.version)
     return applied
+
+
+async def read_schema_state(database: PostgresDatabase, migrations: Sequence[Migration] = MIGRATIONS) -> SchemaState:
+    """The newest version the database records against the newest of `migrations`; creates and writes nothing."""
+    latest = max(migration.version for migration in migrations)
+    [(table,)] = await database.fetch("SELECT to_regclass('schema_migrations')")
+    if table is None:
+        return SchemaState(None, latest)
+    [(recorded,)] = await database.fetch("SELECT max(version) FROM schema_migrations")
+    return SchemaState(recorded, latest)

@@ -18,13 +18,14 @@ from typing import Generic, TypeVar
 from intwa.domain.models import (
     Account,
     AccountSummary,
+    ApiKeyOwner,
     Binding,
     Change,
     ChangeSource,
     WabaSnapshot,
     WebhookEvent,
 )
-from intwa.domain.ports import Storage
+from intwa.domain.ports import SchemaState, Storage
 from intwa.domain.shared_tasks import SharedTasks
 
 T = TypeVar("T")
@@ -93,7 +94,7 @@ class ReadCachingStorage:
         self._storage = storage
         self._max_age = max_age_seconds
         self._monotonic = monotonic
-        self._keys: _Table[Account | None] = _Table()
+        self._keys: _Table[ApiKeyOwner | None] = _Table()
         self._accounts: _Table[Account | None] = _Table()
         self._owners: _Table[str | None] = _Table()
         self._account_wabas: _Table[list[str]] = _Table()
@@ -157,11 +158,12 @@ class ReadCachingStorage:
         self._account_snapshot_reads.forget_all()
 
     # cached reads
-    async def find_account_by_key_hash(self, key_hash: str) -> Account | None:
+    async def find_key_owner(self, key_hash: str) -> ApiKeyOwner | None:
+        # Remembered with the key's end: `Authenticate` compares that end with the clock on every call.
         entry = self._keys.entries.get(key_hash)
         if entry is not None and entry[0] > self._monotonic():
             return entry[1]
-        return await self._load(self._keys, key_hash, self._storage.find_account_by_key_hash)
+        return await self._load(self._keys, key_hash, self._storage.find_key_owner)
 
     async def get_account(self, name: str) -> Account | None:
         entry = self._accounts.entries.get(name)
@@ -213,6 +215,9 @@ class ReadCachingStorage:
     async def ping(self) -> None:
         await self._storage.ping()
 
+    async def schema_state(self) -> SchemaState:
+        return await self._storage.schema_state()
+
     async def list_accounts(self) -> list[AccountSummary]:
         return await self._storage.list_accounts()
 
@@ -244,9 +249,11 @@ class ReadCachingStorage:
         finally:
             self._forget_accounts()
 
-    async def replace_api_keys(self, name: str, key_hash: str, now: datetime) -> None:
+    async def rotate_api_keys(
+        self, name: str, key_hash: str, now: datetime, old_keys_until: datetime
+    ) -> datetime | None:
         try:
-            await self._storage.replace_api_keys(name, key_hash, now)
+            return await self._storage.rotate_api_keys(name, key_hash, now, old_keys_until)
         finally:
             self._forget_accounts()
 

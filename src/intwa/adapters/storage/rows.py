@@ -13,7 +13,7 @@ from typing import Any
 
 import msgspec
 
-from intwa.domain.models import Account, AccountSummary, Binding, Change, WabaSnapshot, WebhookEvent
+from intwa.domain.models import Account, AccountSummary, ApiKeyOwner, Binding, Change, WabaSnapshot, WebhookEvent
 
 StoredTime = Callable[[datetime], Any]
 """An aware datetime as the dialect stores it."""
@@ -58,6 +58,13 @@ def account_from_row(row: Iterable[Any], read_time: ReadTime) -> Account:
     """An account from the columns `name, enabled, created_at`."""
     name, enabled, created_at = row
     return Account(name=name, enabled=bool(enabled), created_at=read_time(created_at))
+
+
+def key_owner_from_row(row: Iterable[Any], read_time: ReadTime) -> ApiKeyOwner:
+    """A key's account and end from the columns `name, enabled, created_at, valid_until`."""
+    name, enabled, created_at, valid_until = row
+    account = Account(name=name, enabled=bool(enabled), created_at=read_time(created_at))
+    return ApiKeyOwner(account, None if valid_until is None else read_time(valid_until))
 
 
 def account_summary_from_row(row: Iterable[Any], read_time: ReadTime) -> AccountSummary:

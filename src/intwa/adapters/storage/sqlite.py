@@ -18,6 +18,7 @@ from intwa.adapters.storage.rows import (
     binding_parameters,
     change_from_row,
     decode_snapshot,
+    key_owner_from_row,
     webhook_event_from_row,
     webhook_event_parameters,
 )
@@ -30,11 +31,22 @@ from intwa.adapters.storage.sqlite_database import (
     open_sqlite_database,
     utc_text,
 )
-from intwa.adapters.storage.sqlite_migrations import apply_migrations
+from intwa.adapters.storage.sqlite_migrations import apply_migrations, read_schema_state
 from intwa.adapters.storage.statements import PRUNE_BATCH_ROWS
+from intwa.domain.accounts import retire_old_keys
 from intwa.domain.binding_conflicts import check_binding_conflicts
 from intwa.domain.errors import AccountAlreadyExists, AccountNotFound, BindingNotFound
-from intwa.domain.models import Account, AccountSummary, Binding, Change, ChangeSource, WabaSnapshot, WebhookEvent
+from intwa.domain.models import (
+    Account,
+    AccountSummary,
+    ApiKeyOwner,
+    Binding,
+    Change,
+    ChangeSource,
+    WabaSnapshot,
+    WebhookEvent,
+)
+from intwa.domain.ports import SchemaState
 
 __all__ = ["SqliteDatabase", "SqliteStorage", "open_sqlite_database"]
 
@@ -54,6 +66,10 @@ class SqliteStorage:
     async def migrate(self) -> list[int]:
         """Create or upgrade the schema; returns the versions applied now."""
         return await apply_migrations(self._database)
+
+    async def schema_state(self) -> SchemaState:
+        """Where the schema stands against this code's migrations; reads only."""
+        return await read_schema_state(self._database)
 
     async def ping(self) -> None:
         """Raise if the database does not answer."""
@@ -75,10 +91,10 @@ class SqliteStorage:
         rows = await self._database.fetch_all(SQL.get_account, (name,))
         return account_from_row(rows[0], from_utc_text) if rows else None
 
-    async def find_account_by_key_hash(self, key_hash: str) -> Account | None:
-        """The account that holds the key with this hash, if any."""
-        rows = await self._database.fetch_all(SQL.find_account_by_key_hash, (key_hash,))
-        return account_from_row(rows[0], from_utc_text) if rows else None
+    async def find_key_owner(self, key_hash: str) -> ApiKeyOwner | None:
+        """The account that holds the key with this hash and the key's end, if the key is known."""
+        rows = await self._database.fetch_all(SQL.find_key_owner, (key_hash,))
+        return key_owner_from_row(rows[0], from_utc_text) if rows else None
 
     async def list_accounts(self) -> list[AccountSummary]:
         """All accounts by name, with their WABA and binding counts."""
@@ -94,13 +110,26 @@ class SqliteStorage:
             raise AccountNotFound(f"no account named `{name}`")
         return account_from_row(rows[0], from_utc_text)
 
-    async def replace_api_keys(self, name: str, key_hash: str, now: datetime) -> None:
-        """Make `key_hash` the account's only key, in one transaction; `AccountNotFound` if there is none."""
+    async def rotate_api_keys(
+        self, name: str, key_hash: str, now: datetime, old_keys_until: datetime
+    ) -> datetime | None:
+        """Add the account's new key and end its older ones as `retire_old_keys` decides, in one transaction.
+
+        The immediate transaction keeps a racing rotation out until this one commits.
+        """
         async with self._database.transaction() as connection:
             if not await _fetch_all(connection, SQL.account_exists, (name,)):
                 raise AccountNotFound(f"no account named `{name}`")
-            await connection.execute(SQL.delete_api_keys, (name,))
+            keys = await _fetch_all(connection, SQL.account_api_keys, (name,))
+            old = retire_old_keys(
+                ((hash_, None if end is None else from_utc_text(end)) for hash_, end in keys), old_keys_until, now
+            )
+            await connection.executemany(SQL.delete_api_key, [(hash_,) for hash_ in old.deleted])
+            await connection.executemany(
+                SQL.set_api_key_valid_until, [(utc_text(end), hash_) for hash_, end in old.valid_until]
+            )
             await connection.execute(SQL.insert_api_key, (key_hash, name, utc_text(now)))
+        return old.last_valid()
 
     async def add_binding(self, binding: Binding, snapshot: WabaSnapshot) -> Binding:
         """Store a binding, its WABA's ownership and the WABA's snapshot in one transaction.

@@ -17,7 +17,7 @@ from intwa.adapters.storage.outage import StorageOutage
 from intwa.adapters.storage.private_files import create_private_file
 from intwa.adapters.storage.rows import aware_utc
 from intwa.adapters.storage.statements import Statements
-from intwa.domain.errors import StorageUnavailable
+from intwa.domain.errors import StorageNotReady, StorageUnavailable
 
 SQL = Statements()
 """The shared statements, as SQLite takes them."""
@@ -131,28 +131,45 @@ async def fetch_together(connection: aiosqlite.Connection, *statements: tuple[st
     return rows
 
 
-async def open_sqlite_database(path: str) -> AsyncIterator[SqliteDatabase]:
+async def open_sqlite_database(path: str, *, create: bool = True) -> AsyncIterator[SqliteDatabase]:
     """Open the SQLite file at `path` for as long as the generator runs; a `providers.Resource`.
 
-    Creates the parent folders (0700) and the file (0600) when they do not exist (SPEC §7: SQLite gives
-    the `-wal` and `-shm` files the mode of the database), switches the file to WAL mode and sets the
-    connections' pragmas.
+    With `create`, makes the parent folders (0700) and the file (0600) when they do not exist (SPEC §7:
+    SQLite gives the `-wal` and `-shm` files the mode of the database). Without it (every command but
+    `serve` and `db migrate`, SPEC §4) a missing file is `StorageNotReady` and nothing is made: the file
+    is opened read-write but never created. Switches the file to WAL mode and sets the connections' pragmas.
     """
     if path == ":memory:":
         raise ValueError("SQLite storage needs a file: the reader and writer must share one database")
-    create_private_file(Path(path))
+    if create:
+        create_private_file(Path(path))
+        target = path
+    else:
+        target = existing_file_uri(path)
     # aiosqlite leaves its worker thread behind when a connection fails to open, and that thread later
     # reports to a closed event loop; the plain module finds an unopenable file first.
-    sqlite3.connect(path).close()
+    sqlite3.connect(target, uri=not create).close()
     async with AsyncExitStack() as stack:
-        writer = await _connect(stack, path, WRITER_PRAGMAS)
-        reader = await _connect(stack, path, READER_PRAGMAS)
+        writer = await _connect(stack, target, WRITER_PRAGMAS, uri=not create)
+        reader = await _connect(stack, target, READER_PRAGMAS, uri=not create)
         yield SqliteDatabase(writer, reader)
 
 
-async def _connect(stack: AsyncExitStack, path: str, pragmas: Iterable[str]) -> aiosqlite.Connection:
+def existing_file_uri(path: str) -> str:
+    """A URI that opens the database at `path` read-write and never creates it; `StorageNotReady` if it is missing.
+
+    Checked first for the message; `mode=rw` keeps a file removed meanwhile from being made again.
+    """
+    if not Path(path).exists():
+        raise StorageNotReady(f"the SQLite database {path} does not exist: create it with `intwa db migrate`")
+    return Path(path).absolute().as_uri() + "?mode=rw"
+
+
+async def _connect(
+    stack: AsyncExitStack, path: str, pragmas: Iterable[str], *, uri: bool = False
+) -> aiosqlite.Connection:
     # isolation_level=None: the sqlite3 module opens no transactions of its own; `transaction()` does.
-    connection = await aiosqlite.connect(path, isolation_level=None)
+    connection = await aiosqlite.connect(path, isolation_level=None, uri=uri)
     stack.push_async_callback(connection.close)
     for pragma in pragmas:
         await connection.execute_fetchall(pragma)

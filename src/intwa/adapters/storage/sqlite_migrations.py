@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 from typing import NamedTuple
 
 from intwa.adapters.storage.sqlite_database import SqliteDatabase, utc_text
+from intwa.domain.errors import StorageNotReady
+from intwa.domain.ports import SchemaState
 
 
 class Migration(NamedTuple):
@@ -107,6 +109,10 @@ MIGRATIONS: tuple[Migration, ...] = (
             )""",
         ),
     ),
+    # Version 4 is PostgreSQL's table of rate-limit counters; SQLite keeps them in a file of their own.
+    # A rotated key may keep working until `valid_until` (`account rotate-key --keep-old-for`); NULL: until
+    # the next rotation.
+    Migration(5, ("ALTER TABLE api_keys ADD COLUMN valid_until TEXT",)),
 )
 
 
@@ -122,10 +128,7 @@ async def apply_migrations(database: SqliteDatabase, migrations: Sequence[Migrat
         )
         [(recorded,)] = await connection.execute_fetchall("SELECT max(version) FROM schema_migrations")
         if recorded is not None and recorded > known:
-            raise RuntimeError(
-                f"the database's schema is at version {recorded}, newer than version {known} that this intwa"
-                " knows; run a newer intwa"
-            )
+            raise StorageNotReady(str(SchemaState(recorded, known).problem("the database")))
     applied: list[int] = []
     for migration in migrations:
         # The check sits inside the step's own immediate transaction: a process that waited for
@@ -143,3 +146,12 @@ async def apply_migrations(database: SqliteDatabase, migrations: Sequence[Migrat
                 )
                 applied.append(migration.version)
     return applied
+
+
+async def read_schema_state(database: SqliteDatabase, migrations: Sequence[Migration] = MIGRATIONS) -> SchemaState:
+    """The newest version the file records against the newest of `migrations`; creates and writes nothing."""
+    latest = max(migration.version for migration in migrations)
+    if not await database.fetch_all("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"):
+        return SchemaState(None, latest)
+    [(recorded,)] = await database.fetch_all("SELECT max(version) FROM schema_migrations")
+    return SchemaState(recorded, latest)

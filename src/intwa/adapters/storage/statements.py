@@ -23,12 +23,14 @@ class Statements(NamedTuple):
     # accounts and their keys
     insert_account: str = "INSERT INTO accounts (name, enabled, created_at) VALUES (?, ?, ?)"
     insert_api_key: str = "INSERT INTO api_keys (key_hash, account_name, created_at) VALUES (?, ?, ?)"
-    delete_api_keys: str = "DELETE FROM api_keys WHERE account_name = ?"
+    account_api_keys: str = "SELECT key_hash, valid_until FROM api_keys WHERE account_name = ?"
+    delete_api_key: str = "DELETE FROM api_keys WHERE key_hash = ?"
+    set_api_key_valid_until: str = "UPDATE api_keys SET valid_until = ? WHERE key_hash = ?"
     account_exists: str = "SELECT 1 FROM accounts WHERE name = ?"
     get_account: str = "SELECT name, enabled, created_at FROM accounts WHERE name = ?"
-    find_account_by_key_hash: str = (
-        "SELECT a.name, a.enabled, a.created_at FROM api_keys AS k JOIN accounts AS a ON a.name = k.account_name"
-        " WHERE k.key_hash = ?"
+    find_key_owner: str = (
+        "SELECT a.name, a.enabled, a.created_at, k.valid_until"
+        " FROM api_keys AS k JOIN accounts AS a ON a.name = k.account_name WHERE k.key_hash = ?"
     )
     list_accounts: str = """SELECT a.name, a.enabled, a.created_at,
            (SELECT count(*) FROM wabas AS w WHERE w.account_name = a.name),

@@ -14,7 +14,7 @@ import click
 from intwa.entrypoints.cli.accounts import account
 from intwa.entrypoints.cli.bindings import bind, bindings, phone_info, unbind, waba_info
 from intwa.entrypoints.cli.config import config
-from intwa.entrypoints.cli.context import CliContext
+from intwa.entrypoints.cli.context import CONFIG_HELP, CliContext
 from intwa.entrypoints.cli.database import db
 from intwa.entrypoints.cli.errors import IntwaGroup
 from intwa.entrypoints.cli.history import history
@@ -26,12 +26,7 @@ __all__ = ["CliContext", "cli", "main"]
 
 
 @click.group("intwa", cls=IntwaGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option(
-    "--config",
-    metavar="PATH",
-    envvar="INTWA_CONFIG",
-    help="TOML configuration file (also from INTWA_CONFIG); without one, defaults and INTWA_* variables.",
-)
+@click.option("--config", metavar="PATH", envvar="INTWA_CONFIG", help=CONFIG_HELP)
 @click.version_option(package_name="intwa", prog_name="intwa")
 @click.pass_context
 def cli(ctx: click.Context, config: str | None) -> None:

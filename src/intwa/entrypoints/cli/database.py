@@ -23,7 +23,7 @@ def db() -> None:
 @click.pass_obj
 def migrate(cli: CliContext) -> None:
     """Create or upgrade the schema; safe to run again."""
-    applied = cli.run(migrate_storage)
+    applied = cli.run(migrate_storage, migrates=True)
     if applied:
         click.echo("applied migrations: " + ", ".join(str(version) for version in applied))
     else:

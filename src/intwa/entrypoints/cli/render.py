@@ -59,6 +59,21 @@ class ApiKeyRow(Row):
         return (self.account_name, self.api_key)
 
 
+class RotatedKeyRow(ApiKeyRow):
+    """`account rotate-key --keep-old-for`: the new key, and the last moment an older key works (null: none)."""
+
+    old_keys_valid_until: datetime | None = None
+
+    @classmethod
+    def of(cls, new_key: NewApiKey) -> RotatedKeyRow:
+        until = new_key.old_keys_valid_until
+        return cls(new_key.account_name, new_key.api_key, None if until is None else _utc(until))
+
+    def until_text(self) -> str:
+        """The older keys' end as the tables show times, or `-`."""
+        return "-" if self.old_keys_valid_until is None else _table_time(self.old_keys_valid_until)
+
+
 class BindingRow(BindingView, Row):
     HEADERS = ("ACCOUNT", "WABA ID", "PHONE NUMBER ID", "PHONE NUMBER", "BOUND AT")
 

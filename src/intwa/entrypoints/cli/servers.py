@@ -9,6 +9,7 @@ import click
 
 from intwa.entrypoints.cli.context import CliContext
 from intwa.entrypoints.cli.database import migrate_storage
+from intwa.entrypoints.cli.errors import CommandFailed
 
 if TYPE_CHECKING:
     from intwa.settings import Settings
@@ -26,12 +27,14 @@ def serve(cli: CliContext, host: str | None, port: int | None, workers: int | No
     import msgspec
 
     settings = cli.load_settings()
-    _require_provider_credentials(settings)
+    require_provider_credentials(settings)
     overrides = {
         key: value for key, value in {"host": host, "port": port, "workers": workers}.items() if value is not None
     }
     server = msgspec.structs.replace(settings.server, **overrides)
-    cli.run(migrate_storage, settings)
+    # Before migrating: a server that cannot start leaves the database as it found it.
+    _require_listening(server.host, server.port)
+    cli.run(migrate_storage, settings, migrates=True)
 
     # Every worker builds its own app from the environment, so they all load these same settings.
     if cli.config_path:
@@ -47,7 +50,8 @@ def serve(cli: CliContext, host: str | None, port: int | None, workers: int | No
     uvicorn.run(HTTP_APP_FACTORY, factory=True, log_level=settings.logging.level.lower(), **uvicorn_options(server))
 
 
-def _require_provider_credentials(settings: Settings) -> None:
+def require_provider_credentials(settings: Settings) -> None:
+    """`SettingsError`, saying how to set one or use the fake, when the Graph provider has no access token."""
     from intwa.settings import SettingsError
 
     if settings.provider.backend == "graph" and not settings.graph.access_token:
@@ -55,6 +59,23 @@ def _require_provider_credentials(settings: Settings) -> None:
             "the Graph provider needs an access token: set INTWA_GRAPH__ACCESS_TOKEN, "
             'or use provider.backend = "fake" (e.g. --config config/dev.toml)'
         )
+
+
+def _require_listening(host: str, port: int) -> None:
+    """`CommandFailed` when uvicorn could not listen on `host:port` (in use, not allowed, no such address).
+
+    Binds as uvicorn binds (the address family from the host, `SO_REUSEADDR`), then lets go of the port.
+    """
+    import socket
+
+    where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            reason = error.strerror or type(error).__name__
+            raise CommandFailed(f"cannot listen on {where}: {reason[:1].lower()}{reason[1:]}") from None
 
 
 @click.command("fake-graph")
@@ -73,6 +94,7 @@ def fake_graph(cli: CliContext, host: str, port: int, data_path: str | None) -> 
     from intwa.adapters.provider.fake_graph import create_fake_graph_app
 
     data = load_fake_data(settings.provider.fake_data if data_path is None else data_path)
+    _require_listening(host, port)
     app = create_fake_graph_app(data, access_token=settings.graph.access_token.reveal() or None)
 
     import uvicorn
