@@ -158,6 +158,8 @@ TrackedField = Literal[
     "displayPhoneNumber",
     "wabaName",
     "wabaStatus",
+    "canSendMessage",
+    "nameStatus",
     "accessible",
 ]
 
