@@ -120,10 +120,13 @@ def test_phone_info_prints_a_table_without_json(accounts: Intwa) -> None:
         "QUALITY",
         "MESSAGE",
         "LIMIT",
+        "CAN",
+        "SEND",
+        "ISSUE",
     ]
     assert lines[1].index("+62 852-1234-0016") == lines[0].index("DISPLAY PHONE NUMBER")
     assert lines[1].index("TIG Tech") == lines[0].index("VERIFIED NAME")
-    assert lines[2].split()[-3:] == ["FLAGGED", "NA", "UNKNOWN"]
+    assert lines[2].split()[-5:] == ["FLAGGED", "NA", "UNKNOWN", "UNKNOWN", "-"]
 
 
 def test_phone_info_reads_the_snapshot_until_refresh_is_asked_for(accounts: Intwa, fake_provider: FakeProvider) -> None:
@@ -145,9 +148,9 @@ def test_waba_info_lists_the_accounts_wabas_in_binding_order(accounts: Intwa, fa
     ]
     table = [line.split() for line in accounts.ok("waba-info", "IW0001", "--refresh").splitlines()]
     assert table == [
-        ["WABA", "ID", "NAME", "STATUS", "ACCESSIBLE"],
-        [OTHER_WABA_ID, "PT", "TIG", "CODE", "PENDING", "yes"],
-        [WABA_ID, "PT", "TIG", "TECH", "REJECTED", "yes"],
+        ["WABA", "ID", "NAME", "STATUS", "ACCESSIBLE", "CAN", "SEND", "ISSUE"],
+        [OTHER_WABA_ID, "PT", "TIG", "CODE", "PENDING", "yes", "UNKNOWN", "-"],
+        [WABA_ID, "PT", "TIG", "TECH", "REJECTED", "yes", "UNKNOWN", "-"],
     ]
 
 
