@@ -57,7 +57,15 @@ ENDPOINTS: dict[str, dict[str, str]] = {
 def fake_graph_data(bind_wabas: int) -> dict[str, Any]:
     """The WABA that is read (two phone numbers), and `bind_wabas` WABAs of one phone number each to bind."""
 
-    def phone(phone_id: str, number: str) -> dict[str, str]:
+    def available(*entities: tuple[str, str]) -> dict[str, Any]:
+        """Meta's `health_status` of a node that can send, with the entities Meta lists for it."""
+        listed = [{"entity_type": kind, "id": node, "can_send_message": "AVAILABLE"} for kind, node in entities]
+        return {"can_send_message": "AVAILABLE", "entities": listed}
+
+    def portfolio(waba_id: str) -> tuple[tuple[str, str], ...]:
+        return (("WABA", waba_id), ("BUSINESS", "506914307656634"), ("APP", "634974688087057"))
+
+    def phone(phone_id: str, number: str, waba_id: str = READ_WABA) -> dict[str, Any]:
         return {
             "id": phone_id,
             "display_phone_number": number,
@@ -65,12 +73,19 @@ def fake_graph_data(bind_wabas: int) -> dict[str, Any]:
             "status": "CONNECTED",
             "quality_rating": "GREEN",
             "whatsapp_business_manager_messaging_limit": "TIER_1K",
+            "health_status": available(("PHONE_NUMBER", phone_id), *portfolio(waba_id)),
+            "name_status": "APPROVED",
+            "code_verification_status": "VERIFIED",
+            "platform_type": "CLOUD_API",
+            "throughput": {"level": "STANDARD"},
         }
 
     read = {
         "id": READ_WABA,
         "name": "Bench WABA",
         "account_review_status": "APPROVED",
+        "business_verification_status": "verified",
+        "health_status": available(*portfolio(READ_WABA)),
         "phone_numbers": [phone(READ_PHONES[0], "+62 852-0000-0001"), phone(READ_PHONES[1], "+62 852-0000-0002")],
     }
     wabas = [read] + [
@@ -78,7 +93,9 @@ def fake_graph_data(bind_wabas: int) -> dict[str, Any]:
             "id": f"3000{index:011d}",
             "name": f"Bind WABA {index}",
             "account_review_status": "APPROVED",
-            "phone_numbers": [phone(f"4000{index:011d}", f"+62 853-{index // 10000:04d}-{index % 10000:04d}")],
+            "phone_numbers": [
+                phone(f"4000{index:011d}", f"+62 853-{index // 10000:04d}-{index % 10000:04d}", f"3000{index:011d}")
+            ],
         }
         for index in range(bind_wabas)
     ]

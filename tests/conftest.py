@@ -64,6 +64,41 @@ FAKE_DATA: dict[str, Any] = {
 }
 
 
+def phone_info_item(
+    phone_id: str, display: str, name: str, status: str, quality: str, limit: str, **added: Any
+) -> dict[str, Any]:
+    """A phoneInfo item (SPEC §3.4): the seed's six fields, then the added ones `UNKNOWN`/`[]` unless given."""
+    item = {
+        "id": phone_id,
+        "displayPhoneNumber": display,
+        "verifiedName": name,
+        "status": status,
+        "qualityRating": quality,
+        "messageLimit": limit,
+        "canSendMessage": "UNKNOWN",
+        "healthIssues": [],
+        "nameStatus": "UNKNOWN",
+        "codeVerificationStatus": "UNKNOWN",
+        "platformType": "UNKNOWN",
+        "throughputLevel": "UNKNOWN",
+    }
+    return {**item, **added}
+
+
+def waba_info_item(waba_id: str, name: str, status: str, *, accessible: bool = True, **added: Any) -> dict[str, Any]:
+    """A wabaInfo item (SPEC §3.5): the added fields `UNKNOWN`/`[]` unless given, `accessible` last."""
+    item = {
+        "wabaId": waba_id,
+        "wabaName": name,
+        "wabaStatus": status,
+        "canSendMessage": "UNKNOWN",
+        "healthIssues": [],
+        "businessVerificationStatus": "UNKNOWN",
+        "accessible": accessible,
+    }
+    return {**item, **added}
+
+
 @pytest.fixture
 def fake_data_path(tmp_path: Path) -> Path:
     path = tmp_path / "fake-data.json"

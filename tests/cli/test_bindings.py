@@ -11,7 +11,16 @@ import pytest
 from intwa.adapters.provider.fake import FakeProvider
 from intwa.domain.errors import ProviderUnavailable, WabaNotAccessible
 from tests.cli.conftest import Intwa, assert_fails
-from tests.conftest import OTHER_WABA_ID, OTHER_WABA_PHONE_ID, PHONE_ID, SECOND_PHONE_ID, UNKNOWN_WABA_ID, WABA_ID
+from tests.conftest import (
+    OTHER_WABA_ID,
+    OTHER_WABA_PHONE_ID,
+    PHONE_ID,
+    SECOND_PHONE_ID,
+    UNKNOWN_WABA_ID,
+    WABA_ID,
+    phone_info_item,
+    waba_info_item,
+)
 
 BINDING_KEYS = ["accountName", "wabaId", "phoneNumberId", "phoneNumber", "boundAt"]
 
@@ -90,22 +99,8 @@ def test_phone_info_shows_every_number_of_the_waba_like_the_http_data(accounts: 
     phones = accounts.json("phone-info", "IW0001", WABA_ID)
 
     assert phones == [
-        {
-            "id": PHONE_ID,
-            "displayPhoneNumber": "+62 852-1234-0016",
-            "verifiedName": "TIG Tech",
-            "status": "CONNECTED",
-            "qualityRating": "GREEN",
-            "messageLimit": "TIER_250",
-        },
-        {
-            "id": SECOND_PHONE_ID,
-            "displayPhoneNumber": "+62 852-1234-0017",
-            "verifiedName": "TIG Tech Support",
-            "status": "FLAGGED",
-            "qualityRating": "NA",
-            "messageLimit": "UNKNOWN",
-        },
+        phone_info_item(PHONE_ID, "+62 852-1234-0016", "TIG Tech", "CONNECTED", "GREEN", "TIER_250"),
+        phone_info_item(SECOND_PHONE_ID, "+62 852-1234-0017", "TIG Tech Support", "FLAGGED", "NA", "UNKNOWN"),
     ]
 
 
@@ -125,10 +120,13 @@ def test_phone_info_prints_a_table_without_json(accounts: Intwa) -> None:
         "QUALITY",
         "MESSAGE",
         "LIMIT",
+        "CAN",
+        "SEND",
+        "ISSUE",
     ]
     assert lines[1].index("+62 852-1234-0016") == lines[0].index("DISPLAY PHONE NUMBER")
     assert lines[1].index("TIG Tech") == lines[0].index("VERIFIED NAME")
-    assert lines[2].split()[-3:] == ["FLAGGED", "NA", "UNKNOWN"]
+    assert lines[2].split()[-5:] == ["FLAGGED", "NA", "UNKNOWN", "UNKNOWN", "-"]
 
 
 def test_phone_info_reads_the_snapshot_until_refresh_is_asked_for(accounts: Intwa, fake_provider: FakeProvider) -> None:
@@ -145,14 +143,14 @@ def test_waba_info_lists_the_accounts_wabas_in_binding_order(accounts: Intwa, fa
     fake_provider.update_waba(WABA_ID, account_review_status="REJECTED")
 
     assert accounts.json("waba-info", "IW0001") == [
-        {"wabaId": OTHER_WABA_ID, "wabaName": "PT TIG CODE", "wabaStatus": "PENDING", "accessible": True},
-        {"wabaId": WABA_ID, "wabaName": "PT TIG TECH", "wabaStatus": "APPROVED", "accessible": True},
+        waba_info_item(OTHER_WABA_ID, "PT TIG CODE", "PENDING"),
+        waba_info_item(WABA_ID, "PT TIG TECH", "APPROVED"),
     ]
     table = [line.split() for line in accounts.ok("waba-info", "IW0001", "--refresh").splitlines()]
     assert table == [
-        ["WABA", "ID", "NAME", "STATUS", "ACCESSIBLE"],
-        [OTHER_WABA_ID, "PT", "TIG", "CODE", "PENDING", "yes"],
-        [WABA_ID, "PT", "TIG", "TECH", "REJECTED", "yes"],
+        ["WABA", "ID", "NAME", "STATUS", "ACCESSIBLE", "CAN", "SEND", "ISSUE"],
+        [OTHER_WABA_ID, "PT", "TIG", "CODE", "PENDING", "yes", "UNKNOWN", "-"],
+        [WABA_ID, "PT", "TIG", "TECH", "REJECTED", "yes", "UNKNOWN", "-"],
     ]
 
 
@@ -169,8 +167,8 @@ def test_waba_info_refresh_lists_every_waba_when_one_fails_and_exits_1(
     assert result.exit_code == 1
     assert "Traceback" not in result.output
     assert json.loads(result.stdout) == [
-        {"wabaId": OTHER_WABA_ID, "wabaName": "PT TIG CODE", "wabaStatus": "PENDING", "accessible": True},
-        {"wabaId": WABA_ID, "wabaName": "PT TIG TECH", "wabaStatus": "APPROVED", "accessible": False},
+        waba_info_item(OTHER_WABA_ID, "PT TIG CODE", "PENDING"),
+        waba_info_item(WABA_ID, "PT TIG TECH", "APPROVED", accessible=False),
     ]
     assert result.stderr == f"warning: WABA {OTHER_WABA_ID} shows its last known data: 50300 Meta is down\n"
     with closing(sqlite3.connect(accounts.settings().storage.sqlite_path)) as database:

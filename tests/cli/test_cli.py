@@ -22,7 +22,7 @@ from intwa.entrypoints.http.http_protocol import AnyMethodHttpProtocol
 from intwa.entrypoints.http.server_protocol import BoundedHttpToolsProtocol
 from intwa.settings import Settings
 from tests.cli.conftest import Intwa, assert_fails, write_config
-from tests.conftest import OTHER_WABA_ID, PHONE_ID, WABA_ID
+from tests.conftest import OTHER_WABA_ID, PHONE_ID, WABA_ID, waba_info_item
 
 COMMANDS = [
     "account",
@@ -247,7 +247,9 @@ def test_the_built_in_demo_data_serves_when_no_fake_data_file_is_set(tmp_path: P
     intwa.ok("bind", "IW0001", demo_waba_id, demo_phone_id)
 
     assert intwa.json("waba-info", "IW0001") == [
-        {"wabaId": demo_waba_id, "wabaName": "PT TIG TECH", "wabaStatus": "APPROVED", "accessible": True}
+        waba_info_item(
+            demo_waba_id, "PT TIG TECH", "APPROVED", canSendMessage="AVAILABLE", businessVerificationStatus="verified"
+        )
     ]
 
 

@@ -167,10 +167,41 @@ level = "WARNING"
                 process.stdout.close()
 
 
+PAYMENT_ERROR = {
+    "error_code": 141006,
+    "error_description": "There is an error with the payment method. This will block business initiated conversations.",
+    "possible_solution": "There was an error with your payment method. Please add a new payment method to the account.",
+}
+
+
+PAYMENT_ISSUE = {
+    "entityType": "WABA",
+    "entityId": "100000000",
+    "canSendMessage": "BLOCKED",
+    "errorCode": 141006,
+    "description": PAYMENT_ERROR["error_description"],
+    "possibleSolution": PAYMENT_ERROR["possible_solution"],
+}
+"""The healthIssues item of WABA 0's payment error, as phoneInfo and wabaInfo answer it."""
+
+
+def blocked_by_payment(waba_id: str, phone_id: str | None = None) -> dict[str, Any]:
+    """Meta's `health_status` of a WABA (or of one of its numbers) whose payment method fails (141006)."""
+    entities: list[dict[str, Any]] = [
+        {"entity_type": "WABA", "id": waba_id, "can_send_message": "BLOCKED", "errors": [PAYMENT_ERROR]},
+        {"entity_type": "BUSINESS", "id": "506914307656634", "can_send_message": "AVAILABLE"},
+        {"entity_type": "APP", "id": "634974688087057", "can_send_message": "AVAILABLE"},
+    ]
+    if phone_id is not None:
+        entities.insert(0, {"entity_type": "PHONE_NUMBER", "id": phone_id, "can_send_message": "AVAILABLE"})
+    return {"can_send_message": "BLOCKED", "entities": entities}
+
+
 def graph_data(waba_count: int, phones_per_waba: int) -> dict[str, Any]:
-    """Fake Graph data with WABAs 1000…, each with phones 2000…."""
+    """Fake Graph data with WABAs 1000…, each with phones 2000…; WABA 0 is blocked by its payment method."""
     wabas = []
     for w in range(waba_count):
+        waba_id = f"1000{w:05d}"
         phones = [
             {
                 "id": f"2000{w:05d}{p:03d}",
@@ -182,9 +213,12 @@ def graph_data(waba_count: int, phones_per_waba: int) -> dict[str, Any]:
             }
             for p in range(phones_per_waba)
         ]
-        wabas.append(
-            {"id": f"1000{w:05d}", "name": f"WABA {w}", "account_review_status": "APPROVED", "phone_numbers": phones}
-        )
+        waba = {"id": waba_id, "name": f"WABA {w}", "account_review_status": "APPROVED", "phone_numbers": phones}
+        if w == 0:
+            waba["health_status"] = blocked_by_payment(waba_id)
+            for phone in phones:
+                phone.update(health_status=blocked_by_payment(waba_id, phone["id"]), name_status="APPROVED")
+        wabas.append(waba)
     return {"wabas": wabas}
 
 

@@ -10,7 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.conftest import Deployment, graph_data
+from tests.conftest import waba_info_item
+from tests.e2e.conftest import PAYMENT_ISSUE, Deployment, graph_data
 from tests.postgres import PostgresServer
 
 pytestmark = pytest.mark.e2e
@@ -80,7 +81,7 @@ def test_a_bind_on_one_instance_is_a_conflict_on_the_other_and_both_answer_alike
     waba_info = [instances.post(instance, "wabaInfo", owner) for instance in (0, 1)]
     assert waba_info[0] == waba_info[1]
     assert waba_info[0]["data"] == [
-        {"wabaId": "100000000", "wabaName": "WABA 0", "wabaStatus": "APPROVED", "accessible": True}
+        waba_info_item("100000000", "WABA 0", "APPROVED", canSendMessage="BLOCKED", healthIssues=[PAYMENT_ISSUE])
     ]
     phone_info = [instances.post(instance, "phoneInfo", owner, wabaId="100000000") for instance in (0, 1)]
     assert phone_info[0] == phone_info[1]

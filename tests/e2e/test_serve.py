@@ -10,7 +10,8 @@ from typing import Any
 
 import httpx
 
-from tests.e2e.conftest import Deployment
+from tests.conftest import waba_info_item
+from tests.e2e.conftest import PAYMENT_ISSUE, Deployment
 
 WABA = "100000000"
 PHONE = "200000000000"
@@ -33,7 +34,12 @@ def test_a_bound_number_is_answered_from_meta_through_the_real_server(deployment
     assert bound["data"]["phoneNumber"] == "6285200000000"
     assert [phone["id"] for phone in phones["data"]] == [PHONE, "200000000001"]
     assert phones["data"][0]["messageLimit"] == "TIER_1K"
-    assert wabas["data"] == [{"wabaId": WABA, "wabaName": "WABA 0", "wabaStatus": "APPROVED", "accessible": True}]
+    # Meta's verdict through the real fake Graph: WABA 0 is blocked by its payment method, and so its numbers.
+    assert (phones["data"][0]["canSendMessage"], phones["data"][0]["nameStatus"]) == ("BLOCKED", "APPROVED")
+    assert phones["data"][0]["healthIssues"] == [PAYMENT_ISSUE]
+    assert wabas["data"] == [
+        waba_info_item(WABA, "WABA 0", "APPROVED", canSendMessage="BLOCKED", healthIssues=[PAYMENT_ISSUE])
+    ]
     assert deployment.cli("bindings", "IW0001")[0]["phoneNumberId"] == PHONE
 
 

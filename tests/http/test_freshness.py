@@ -16,7 +16,7 @@ from intwa.domain.errors import (
 )
 from intwa.domain.models import WabaUsage
 from intwa.domain.ports import Storage
-from tests.conftest import PHONE_ID, WABA_ID
+from tests.conftest import PHONE_ID, WABA_ID, waba_info_item
 from tests.fakes.clock import FakeClock
 from tests.http.conftest import ACCOUNT, Api
 
@@ -165,9 +165,7 @@ async def test_a_waba_meta_no_longer_shares_is_42200_in_phone_info_and_listed_as
 
     assert (phone_info.status_code, phone_info.json()["code"]) == (422, 42200)
     assert (waba_info.status_code, waba_info.json()["code"]) == (200, 0)
-    assert waba_info.json()["data"] == [
-        {"wabaId": WABA_ID, "wabaName": "PT TIG TECH", "wabaStatus": "APPROVED", "accessible": False}
-    ]
+    assert waba_info.json()["data"] == [waba_info_item(WABA_ID, "PT TIG TECH", "APPROVED", accessible=False)]
 
 
 @pytest.mark.parametrize("endpoint", ["phoneInfo", "wabaInfo"])

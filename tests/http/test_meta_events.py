@@ -16,6 +16,7 @@ from intwa.domain.ports import Storage
 from intwa.domain.webhooks.apply import ApplyWebhook
 from intwa.entrypoints.composition import resolve
 from tests import meta_webhooks
+from tests.conftest import waba_info_item
 from tests.http.conftest import ACCOUNT, Api
 from tests.webhook_examples import APP_SECRET, META_WABA, META_WABA_ID, fake_data_with_meta_waba, sign
 
@@ -155,10 +156,5 @@ async def test_a_published_deletion_makes_phone_info_42200_and_lists_the_waba_as
     waba_info = await api.post("wabaInfo", {"accountName": ACCOUNT})
     assert waba_info.json()["code"] == 0
     listed = {waba["wabaId"]: waba for waba in waba_info.json()["data"]}
-    assert listed[META_WABA_ID] == {
-        "wabaId": META_WABA_ID,
-        "wabaName": "Lucky Shrub",
-        "wabaStatus": "PENDING",
-        "accessible": False,
-    }
+    assert listed[META_WABA_ID] == waba_info_item(META_WABA_ID, "Lucky Shrub", "PENDING", accessible=False)
     assert all(waba["accessible"] for waba_id, waba in listed.items() if waba_id != META_WABA_ID)

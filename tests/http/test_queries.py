@@ -24,6 +24,12 @@ async def test_phone_info_lists_every_phone_of_the_waba_in_the_providers_order(a
                 "status": "CONNECTED",
                 "qualityRating": "GREEN",
                 "messageLimit": "TIER_250",
+                "canSendMessage": "UNKNOWN",
+                "healthIssues": [],
+                "nameStatus": "UNKNOWN",
+                "codeVerificationStatus": "UNKNOWN",
+                "platformType": "UNKNOWN",
+                "throughputLevel": "UNKNOWN",
             },
             {
                 "id": "267300000093635",
@@ -32,6 +38,12 @@ async def test_phone_info_lists_every_phone_of_the_waba_in_the_providers_order(a
                 "status": "FLAGGED",
                 "qualityRating": "NA",
                 "messageLimit": "UNKNOWN",
+                "canSendMessage": "UNKNOWN",
+                "healthIssues": [],
+                "nameStatus": "UNKNOWN",
+                "codeVerificationStatus": "UNKNOWN",
+                "platformType": "UNKNOWN",
+                "throughputLevel": "UNKNOWN",
             },
         ],
     }
@@ -71,8 +83,24 @@ async def test_waba_info_lists_the_accounts_wabas_by_first_binding(api: Api) -> 
         "code": 0,
         "message": "Success",
         "data": [
-            {"wabaId": OTHER_WABA_ID, "wabaName": "PT TIG CODE", "wabaStatus": "PENDING", "accessible": True},
-            {"wabaId": WABA_ID, "wabaName": "PT TIG TECH", "wabaStatus": "APPROVED", "accessible": True},
+            {
+                "wabaId": OTHER_WABA_ID,
+                "wabaName": "PT TIG CODE",
+                "wabaStatus": "PENDING",
+                "canSendMessage": "UNKNOWN",
+                "healthIssues": [],
+                "businessVerificationStatus": "UNKNOWN",
+                "accessible": True,
+            },
+            {
+                "wabaId": WABA_ID,
+                "wabaName": "PT TIG TECH",
+                "wabaStatus": "APPROVED",
+                "canSendMessage": "UNKNOWN",
+                "healthIssues": [],
+                "businessVerificationStatus": "UNKNOWN",
+                "accessible": True,
+            },
         ],
     }
 

@@ -242,6 +242,11 @@ async def test_a_waba_with_neither_a_servable_snapshot_nor_an_answer_is_listed_u
 
     [item] = [item for item in listed if item.waba.id == down]
     assert (item.waba, item.accessible) == (Waba(id=down, name=UNKNOWN, review_status=UNKNOWN), True)
+    assert (item.waba.can_send_message, item.waba.health_issues, item.waba.business_verification_status) == (
+        UNKNOWN,
+        (),
+        UNKNOWN,
+    )
     assert item.refresh_error == "50300 Meta is down"
     assert len(listed) == MANY + 1
 

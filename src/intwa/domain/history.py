@@ -10,13 +10,19 @@ from intwa.domain import validation
 from intwa.domain.models import Change, ChangeSource, PhoneNumber, TrackedField, Waba, WabaSnapshot
 from intwa.domain.ports import Storage
 
-_WABA_FIELDS: tuple[tuple[TrackedField, str], ...] = (("wabaName", "name"), ("wabaStatus", "review_status"))
+_WABA_FIELDS: tuple[tuple[TrackedField, str], ...] = (
+    ("wabaName", "name"),
+    ("wabaStatus", "review_status"),
+    ("canSendMessage", "can_send_message"),
+)
 _PHONE_FIELDS: tuple[tuple[TrackedField, str], ...] = (
     ("status", "status"),
     ("qualityRating", "quality_rating"),
     ("messageLimit", "messaging_limit"),
     ("verifiedName", "verified_name"),
     ("displayPhoneNumber", "display_phone_number"),
+    ("canSendMessage", "can_send_message"),
+    ("nameStatus", "name_status"),
 )
 
 

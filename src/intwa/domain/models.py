@@ -51,18 +51,38 @@ class NewApiKey(msgspec.Struct, frozen=True):
         return f"NewApiKey(account_name={self.account_name!r}, api_key='***')"
 
 
+class HealthIssue(msgspec.Struct, frozen=True):
+    """Why Meta says a number or WABA cannot send, or sends with limits, and what fixes it (SPEC §3.4).
+
+    One error of an entity Meta calls BLOCKED, or one line of additional information of an entity it calls
+    LIMITED (`error_code` and `possible_solution` are then None). Entities are Meta's: the phone number, its
+    WABA, the business portfolio, the app.
+    """
+
+    entity_type: str
+    entity_id: str
+    can_send_message: str
+    error_code: int | None
+    description: str
+    possible_solution: str | None = None
+
+
 class Waba(msgspec.Struct, frozen=True):
-    """A WhatsApp Business Account as Meta describes it."""
+    """A WhatsApp Business Account as Meta describes it, with Meta's verdict on whether it can send."""
 
     id: str
     name: str
     review_status: str = UNKNOWN
+    can_send_message: str = UNKNOWN
+    health_issues: tuple[HealthIssue, ...] = ()
+    business_verification_status: str = UNKNOWN
 
 
 class PhoneNumber(msgspec.Struct, frozen=True):
     """A WhatsApp business phone number of a WABA, as Meta describes it.
 
-    Enum-like fields keep Meta's values unchanged: Meta adds values without notice.
+    Enum-like fields keep Meta's values unchanged: Meta adds values without notice. `can_send_message` is
+    Meta's overall verdict for the number, which takes in its WABA, business portfolio and app.
     """
 
     id: str
@@ -71,6 +91,12 @@ class PhoneNumber(msgspec.Struct, frozen=True):
     status: str = UNKNOWN
     quality_rating: str = UNKNOWN
     messaging_limit: str = UNKNOWN
+    can_send_message: str = UNKNOWN
+    health_issues: tuple[HealthIssue, ...] = ()
+    name_status: str = UNKNOWN
+    code_verification_status: str = UNKNOWN
+    platform_type: str = UNKNOWN
+    throughput_level: str = UNKNOWN
 
 
 class WabaSnapshot(msgspec.Struct, frozen=True):
@@ -144,6 +170,8 @@ TrackedField = Literal[
     "displayPhoneNumber",
     "wabaName",
     "wabaStatus",
+    "canSendMessage",
+    "nameStatus",
     "accessible",
 ]
 

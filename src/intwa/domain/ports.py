@@ -39,11 +39,14 @@ class MetaProvider(Protocol):
     """
 
     async def fetch_waba(self, waba_id: str) -> Waba:
-        """The WABA's id, name and review status."""
+        """The WABA's id, name, review status, business verification and Meta's health verdict."""
         ...
 
     async def fetch_phone_numbers(self, waba_id: str) -> list[PhoneNumber]:
-        """Every phone number of the WABA, in the provider's order."""
+        """Every phone number of the WABA, in the provider's order, each with Meta's health verdict.
+
+        One listing (and its pages) for all of them: never a call per number.
+        """
         ...
 
     async def subscribe_app(self, waba_id: str) -> None:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 
+from intwa.adapters.provider.fake import FakeProvider
 from intwa.adapters.provider.fake_data import FakeDataError, load_fake_data, parse_fake_data
 
 REPOSITORY = Path(__file__).parents[3]
@@ -34,8 +37,28 @@ def test_the_demo_data_holds_the_specs_example_and_two_more_wabas() -> None:
     assert [waba.id for waba in demo.wabas] == ["278990000057661", "278990000057662", "278990000057663"]
     tig_tech = demo.waba("278990000057661")
     assert tig_tech is not None
-    assert tig_tech.phone_numbers[0] == parse_fake_data({"wabas": [SPEC_EXAMPLE_WABA]}).wabas[0].phone_numbers[0]
+    spec_phone = SPEC_EXAMPLE_WABA["phone_numbers"][0]
+    demo_phone = msgspec.to_builtins(tig_tech.phone_numbers[0])
+    assert {name: demo_phone[name] for name in spec_phone} == spec_phone  # enriched with health, not changed
     assert len(tig_tech.phone_numbers) == 2
+
+
+def test_the_demo_data_has_a_limited_number_and_a_blocked_waba_with_metas_reasons() -> None:
+    demo = FakeProvider.from_file("")
+
+    limited = asyncio.run(demo.fetch_phone_numbers("278990000057661"))[1]
+    blocked = asyncio.run(demo.fetch_waba("278990000057662"))
+
+    assert (limited.can_send_message, limited.name_status) == ("LIMITED", "PENDING_REVIEW")
+    assert [issue.description for issue in limited.health_issues] == [
+        "Your display name has not been approved yet. Your message limit will increase after the display name is"
+        " approved."
+    ]
+    assert blocked.can_send_message == "BLOCKED"
+    assert [(issue.entity_type, issue.error_code) for issue in blocked.health_issues] == [("WABA", 141006)]
+    assert blocked.health_issues[0].possible_solution == (
+        "There was an error with your payment method. Please add a new payment method to the account."
+    )
 
 
 def test_the_example_config_file_is_a_copy_of_the_demo_data() -> None:
@@ -134,3 +157,23 @@ def test_updating_what_the_data_lacks_is_refused() -> None:
         data.update_waba("999", name="x")
     with pytest.raises(FakeDataError, match="has no phone number `999`"):
         data.update_phone("278990000057661", "999", status="FLAGGED")
+
+
+def test_a_nested_field_is_updated_in_graphs_shape_and_checked_like_a_files() -> None:
+    data = parse_fake_data({"wabas": [SPEC_EXAMPLE_WABA]})
+    health = {
+        "can_send_message": "BLOCKED",
+        "entities": [{"entity_type": "WABA", "id": "1", "can_send_message": "BLOCKED"}],
+    }
+
+    data.update_waba("278990000057661", health_status=health)
+
+    waba = data.waba("278990000057661")
+    assert waba is not None
+    assert msgspec.json.decode(msgspec.json.encode(waba.health_status)) == health
+    assert waba.to_domain().can_send_message == "BLOCKED"
+    with pytest.raises(
+        FakeDataError,
+        match=r"WABA `278990000057661`: Expected `array \| null`, got `str` - at `\$.health_status.entities`",
+    ):
+        data.update_waba("278990000057661", health_status={"entities": "none"})

@@ -231,3 +231,24 @@ async def test_an_unknown_path_is_a_graph_error(graph: httpx.AsyncClient) -> Non
 def test_a_page_size_below_one_is_refused(data: FakeGraphData) -> None:
     with pytest.raises(ValueError, match="page_size"):
         create_fake_graph_app(data, page_size=0)
+
+
+async def test_health_status_is_served_as_meta_shapes_it_when_asked_for(
+    data: FakeGraphData, graph: httpx.AsyncClient
+) -> None:
+    blocked = json.loads(graph_fixture("waba_health_blocked.json"))
+    limited = json.loads(graph_fixture("phone_number_health_limited.json"))["health_status"]
+    data.update_waba(WABA_ID, health_status=blocked["health_status"], business_verification_status="verified")
+    data.update_phone(WABA_ID, PHONE_IDS[0], health_status=limited, throughput={"level": "STANDARD"})
+
+    waba = (await graph.get(WABA_PATH, params={"fields": "business_verification_status,health_status"})).json()
+    phones = (await graph.get(PHONES_PATH, params={"fields": "health_status,throughput"})).json()
+    bare = (await graph.get(WABA_PATH, params={"fields": "name"})).json()
+
+    assert waba == {
+        "id": WABA_ID,
+        "business_verification_status": "verified",
+        "health_status": blocked["health_status"],
+    }
+    assert phones["data"][0] == {"id": PHONE_IDS[0], "health_status": limited, "throughput": {"level": "STANDARD"}}
+    assert bare == {"id": WABA_ID, "name": "PT TIG TECH"}

@@ -48,7 +48,10 @@ async def test_a_waba_is_read_with_exactly_the_fields_intwa_needs(
     assert waba == Waba(id=WABA_ID, name="Jasper's Market", review_status="APPROVED")
     (request,) = graph.requests
     assert request.method == "GET"
-    assert str(request.url) == f"https://graph.facebook.com{WABA_PATH}?fields=id%2Cname%2Caccount_review_status"
+    assert str(request.url) == (
+        f"https://graph.facebook.com{WABA_PATH}"
+        "?fields=id%2Cname%2Caccount_review_status%2Cbusiness_verification_status%2Chealth_status"
+    )
     assert request.headers["authorization"] == f"Bearer {TOKEN}"
 
 
@@ -84,7 +87,8 @@ async def test_phone_numbers_follow_paging_next_until_it_is_absent(
     ]
     first, second = graph.requests
     assert first.url.params["fields"] == (
-        "id,display_phone_number,verified_name,status,quality_rating,whatsapp_business_manager_messaging_limit"
+        "id,display_phone_number,verified_name,status,quality_rating,whatsapp_business_manager_messaging_limit,"
+        "health_status,name_status,code_verification_status,platform_type,throughput"
     )
     assert first.url.params["limit"] == "100"
     assert str(second.url) == json.loads(graph_fixture("phone_numbers_page1.json"))["paging"]["next"]

@@ -8,7 +8,7 @@ import msgspec
 import pytest
 
 from intwa.domain.errors import WabaBoundToAnotherAccount
-from intwa.domain.models import Binding, Change, PhoneNumber, TrackedField, Waba, WabaSnapshot
+from intwa.domain.models import Binding, Change, HealthIssue, PhoneNumber, TrackedField, Waba, WabaSnapshot
 from intwa.domain.ports import Storage
 from tests.adapters.storage.examples import T0, at, binding_of, create_accounts, snapshot_of
 
@@ -22,7 +22,7 @@ OTHER_PHONE = "267300000093636"
 def snapshot(waba_id: str = WABA, *phone_ids: str, fetched_at: datetime = T0) -> WabaSnapshot:
     """A WABA whose every tracked field has a value, with the phone numbers given (PHONE and SECOND_PHONE if none)."""
     return WabaSnapshot(
-        waba=Waba(id=waba_id, name="PT TIG TECH", review_status="APPROVED"),
+        waba=Waba(id=waba_id, name="PT TIG TECH", review_status="APPROVED", can_send_message="AVAILABLE"),
         phone_numbers=tuple(
             PhoneNumber(
                 id=phone_id,
@@ -31,6 +31,8 @@ def snapshot(waba_id: str = WABA, *phone_ids: str, fetched_at: datetime = T0) ->
                 status="CONNECTED",
                 quality_rating="GREEN",
                 messaging_limit="TIER_250",
+                can_send_message="AVAILABLE",
+                name_status="APPROVED",
             )
             for phone_id in phone_ids or (PHONE, SECOND_PHONE)
         ),
@@ -96,6 +98,59 @@ async def test_saving_a_snapshot_replaces_the_previous_one(storage: Storage) -> 
     assert await storage.get_snapshot(WABA) == newer
 
 
+PAYMENT = HealthIssue(
+    "WABA",
+    WABA,
+    "BLOCKED",
+    141006,
+    "There is an error with the payment method. This will block business initiated conversations.",
+    "There was an error with your payment method. Please add a new payment method to the account.",
+)
+NAME_PENDING = HealthIssue("PHONE_NUMBER", PHONE, "LIMITED", None, "Your display name has not been approved yet.")
+
+
+def with_health(before: WabaSnapshot, fetched_at: datetime) -> WabaSnapshot:
+    """`before` with Meta's verdicts: the WABA blocked by its payment method, the first number also limited."""
+    waba = msgspec.structs.replace(
+        before.waba, can_send_message="BLOCKED", health_issues=(PAYMENT,), business_verification_status="verified"
+    )
+    first = msgspec.structs.replace(
+        before.phone_numbers[0],
+        can_send_message="BLOCKED",
+        health_issues=(NAME_PENDING, PAYMENT),
+        name_status="PENDING_REVIEW",
+        code_verification_status="VERIFIED",
+        platform_type="CLOUD_API",
+        throughput_level="STANDARD",
+    )
+    return msgspec.structs.replace(
+        before, waba=waba, phone_numbers=(first, *before.phone_numbers[1:]), fetched_at=fetched_at
+    )
+
+
+async def test_a_snapshot_reads_back_with_metas_verdicts_and_the_numbers_state(storage: Storage) -> None:
+    first = await bound(storage)
+    healthy = with_health(first, at(60))
+
+    await storage.save_snapshot(healthy, "sync")
+
+    assert await storage.get_snapshot(WABA) == healthy
+    assert await storage.account_snapshots("acme") == [(WABA, healthy)]
+
+
+async def test_a_review_decision_keeps_metas_verdicts_and_the_numbers_state(storage: Storage) -> None:
+    first = await bound(storage)
+    await storage.save_snapshot(with_health(first, at(60)), "sync")
+
+    await storage.set_waba_review_status(WABA, "REJECTED", at(90), "webhook")
+
+    stored = await storage.get_snapshot(WABA)
+    assert stored is not None
+    expected = with_health(first, at(60))
+    assert stored.waba == msgspec.structs.replace(expected.waba, review_status="REJECTED")
+    assert stored.phone_numbers == expected.phone_numbers
+
+
 # history
 
 
@@ -111,12 +166,19 @@ TRACKED: list[tuple[TrackedField, str | None, str, str, str]] = [
     ("messageLimit", SECOND_PHONE, "messaging_limit", "TIER_250", "TIER_2K"),
     ("verifiedName", SECOND_PHONE, "verified_name", "TIG Tech", "TIG Tech Indonesia"),
     ("displayPhoneNumber", SECOND_PHONE, "display_phone_number", "+62 852-1234-3635", "+62 852-9999-3635"),
+    ("canSendMessage", SECOND_PHONE, "can_send_message", "AVAILABLE", "LIMITED"),
+    ("nameStatus", SECOND_PHONE, "name_status", "APPROVED", "PENDING_REVIEW"),
     ("wabaName", None, "name", "PT TIG TECH", "PT TIG TECH 🚀"),
     ("wabaStatus", None, "review_status", "APPROVED", "REJECTED"),
+    ("canSendMessage", None, "can_send_message", "AVAILABLE", "BLOCKED"),
 ]
 
 
-@pytest.mark.parametrize(("field", "phone_id", "attribute", "old", "new"), TRACKED, ids=[t[0] for t in TRACKED])
+@pytest.mark.parametrize(
+    ("field", "phone_id", "attribute", "old", "new"),
+    TRACKED,
+    ids=[f"{t[0]}-of-{'phone' if t[1] else 'waba'}" for t in TRACKED],
+)
 async def test_a_change_of_each_tracked_field_is_recorded_with_old_new_source_and_fetch_time(
     storage: Storage, field: TrackedField, phone_id: str | None, attribute: str, old: str, new: str
 ) -> None:

@@ -21,7 +21,17 @@ from intwa.domain.models import Binding, Change, WebhookEvent
 from intwa.domain.ports import Storage
 from intwa.settings import Secret
 from tests.adapters.storage.conftest import open_postgres
-from tests.adapters.storage.examples import T0, at, bind, create_accounts, snapshot_of
+from tests.adapters.storage.examples import (
+    SNAPSHOT_STORED_BEFORE_HEALTH,
+    T0,
+    at,
+    bind,
+    changes_of_the_first_refresh_after_health,
+    create_accounts,
+    refreshed_with_health,
+    snapshot_before_health,
+    snapshot_of,
+)
 
 _: type[Storage] = PostgresStorage  # mypy checks that the adapter satisfies the port
 
@@ -103,6 +113,25 @@ async def test_an_accounts_snapshots_are_one_query_and_a_missing_snapshot_reads_
             (WABA, None),
             (OTHER_WABA, snapshot_of(OTHER_WABA, OTHER_PHONE)),
         ]
+
+
+async def test_a_snapshot_stored_before_health_reads_unknown_and_the_first_refresh_records_metas_values(
+    emptied_postgres_database: str,
+) -> None:
+    async with open_postgres(Secret(emptied_postgres_database)) as database:
+        storage = PostgresStorage(database)
+        await create_accounts(storage, "acme")
+        await bind(storage, "acme", WABA, PHONE)
+        update = "UPDATE waba_snapshots SET snapshot = $1::jsonb WHERE waba_id = $2"
+        await database.fetch(update, SNAPSHOT_STORED_BEFORE_HEALTH, WABA)
+
+        old = await storage.get_snapshot(WABA)
+        changes = await storage.save_snapshot(refreshed_with_health(snapshot_before_health(), at(60)), "sync")
+
+        assert old == snapshot_before_health()
+        refreshed = refreshed_with_health(snapshot_before_health(), at(60))
+        assert await storage.account_snapshots("acme") == [(WABA, refreshed)]
+        assert changes == changes_of_the_first_refresh_after_health(at(60))
 
 
 async def test_pruning_more_webhook_events_than_a_batch_deletes_them_all_through_the_time_index(

@@ -21,7 +21,18 @@ from intwa.adapters.storage.statements import PRUNE_BATCH_ROWS
 from intwa.domain.errors import PhoneNumberBoundToAnotherAccount, WabaBoundToAnotherAccount
 from intwa.domain.models import Binding, WebhookEvent
 from intwa.domain.ports import Storage
-from tests.adapters.storage.examples import T0, at, bind, binding_of, create_accounts, snapshot_of
+from tests.adapters.storage.examples import (
+    SNAPSHOT_STORED_BEFORE_HEALTH,
+    T0,
+    at,
+    bind,
+    binding_of,
+    changes_of_the_first_refresh_after_health,
+    create_accounts,
+    refreshed_with_health,
+    snapshot_before_health,
+    snapshot_of,
+)
 
 _: type[Storage] = SqliteStorage  # mypy checks that the adapter satisfies the port
 
@@ -99,6 +110,25 @@ async def test_an_accounts_snapshots_are_one_indexed_query_and_a_missing_snapsho
     plan = [detail for *_, detail in await database.fetch_all(f"EXPLAIN QUERY PLAN {SQL.account_snapshots}", ("acme",))]
     assert "wabas_by_account" in plan[0]  # the account's WABAs already in binding order
     assert not any("SCAN" in step or "TEMP B-TREE" in step for step in plan), plan
+
+
+async def test_a_snapshot_stored_before_health_reads_unknown_and_the_first_refresh_records_metas_values(
+    database: SqliteDatabase,
+) -> None:
+    storage = SqliteStorage(database)
+    await storage.migrate()
+    await create_accounts(storage, "acme")
+    await bind(storage, "acme", WABA, PHONE)
+    async with database.transaction() as writer:
+        stored_before = SNAPSHOT_STORED_BEFORE_HEALTH.encode()
+        await writer.execute("UPDATE waba_snapshots SET snapshot = ? WHERE waba_id = ?", (stored_before, WABA))
+
+    old = await storage.get_snapshot(WABA)
+    changes = await storage.save_snapshot(refreshed_with_health(snapshot_before_health(), at(60)), "sync")
+
+    assert old == snapshot_before_health()
+    assert await storage.account_snapshots("acme") == [(WABA, refreshed_with_health(snapshot_before_health(), at(60)))]
+    assert changes == changes_of_the_first_refresh_after_health(at(60))
 
 
 async def test_pruning_more_webhook_events_than_a_batch_deletes_them_all_through_the_time_index(

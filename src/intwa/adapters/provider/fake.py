@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from typing import Any
 
 from intwa.adapters.provider.fake_data import (
     FakeGraphData,
@@ -65,11 +66,11 @@ class FakeProvider:
         else:
             self._failures.pop(waba_id, None)
 
-    def update_waba(self, waba_id: str, **graph_fields: str | None) -> FakeWaba:
+    def update_waba(self, waba_id: str, **graph_fields: Any) -> FakeWaba:
         """Change a WABA at the fake Meta, e.g. `update_waba(id, account_review_status="REJECTED")`."""
         return self.data.update_waba(waba_id, **graph_fields)
 
-    def update_phone(self, waba_id: str, phone_id: str, **graph_fields: str | None) -> FakePhoneNumber:
+    def update_phone(self, waba_id: str, phone_id: str, **graph_fields: Any) -> FakePhoneNumber:
         """Change a phone number at the fake Meta, e.g. `update_phone(waba, phone, quality_rating="RED")`."""
         return self.data.update_phone(waba_id, phone_id, **graph_fields)
 

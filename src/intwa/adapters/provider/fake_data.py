@@ -42,8 +42,11 @@ class _FakeDataFile(msgspec.Struct, forbid_unknown_fields=True):
     wabas: list[FakeWaba]
 
 
-def graph_node_fields(node: GraphWaba | GraphPhoneNumber) -> dict[str, str]:
-    """The Graph fields that the node has, as Graph would send them (edges such as `phone_numbers` left out)."""
+def graph_node_fields(node: GraphWaba | GraphPhoneNumber) -> dict[str, Any]:
+    """The Graph fields that the node has, as Graph would send them (edges such as `phone_numbers` left out).
+
+    Values are strings, or nested nodes such as `health_status` that encode as Meta sends them.
+    """
     node_type = GraphWaba if isinstance(node, GraphWaba) else GraphPhoneNumber
     fields = {name: getattr(node, name) for name in node_type.__struct_fields__}
     return {name: value for name, value in fields.items() if value is not UNSET}
@@ -76,14 +79,17 @@ class FakeGraphData:
         """The WABA with this id, or None: Graph would say it does not exist."""
         return self._wabas.get(waba_id)
 
-    def update_waba(self, waba_id: str, **graph_fields: str | None) -> FakeWaba:
-        """Change a WABA's Graph fields (e.g. `account_review_status="REJECTED"`); None removes a field."""
+    def update_waba(self, waba_id: str, **graph_fields: Any) -> FakeWaba:
+        """Change a WABA's Graph fields (e.g. `account_review_status="REJECTED"`); None removes a field.
+
+        A nested field takes Graph's JSON shape, e.g. `health_status={"can_send_message": "BLOCKED", ...}`.
+        """
         waba = self._existing_waba(waba_id)
         updated = _replaced(waba, graph_fields, f"WABA `{waba_id}`")
         self._wabas[waba_id] = updated
         return updated
 
-    def update_phone(self, waba_id: str, phone_id: str, **graph_fields: str | None) -> FakePhoneNumber:
+    def update_phone(self, waba_id: str, phone_id: str, **graph_fields: Any) -> FakePhoneNumber:
         """Change a phone number's Graph fields (e.g. `quality_rating="RED"`); None removes a field."""
         waba = self._existing_waba(waba_id)
         phones = list(waba.phone_numbers)
@@ -135,15 +141,22 @@ def _check_id(value: str, where: str, source: str) -> None:
         raise FakeDataError(f"{source}: `{where}` must be a string of 1-32 digits, not {value!r}")
 
 
-def _replaced(node: _Node, graph_fields: Mapping[str, str | None], what: str) -> _Node:
+def _replaced(node: _Node, graph_fields: Mapping[str, Any], what: str) -> _Node:
     changeable = set(type(node).__struct_fields__) - {"id", "phone_numbers"}
-    changes: dict[str, Any] = {}
+    fields = {name: value for name, value in msgspec.structs.asdict(node).items() if value is not UNSET}
     for name, value in graph_fields.items():
         if name not in changeable:
             raise FakeDataError(f"{what} has no changeable Graph field `{name}`")
         if value is None and name == "display_phone_number":
             raise FakeDataError(f"{what} needs a `display_phone_number`")
-        if value is not None and not isinstance(value, str):
-            raise FakeDataError(f"{what}: `{name}` must be a string, not {value!r}")
-        changes[name] = UNSET if value is None else value
-    return msgspec.structs.replace(node, **changes)
+        if value is not None and not isinstance(value, str | Mapping):
+            raise FakeDataError(f"{what}: `{name}` must be a string or a JSON object, not {value!r}")
+        if value is None:
+            fields.pop(name, None)
+        else:
+            fields[name] = value
+    # Converted whole, so a nested value (a `health_status`) is checked against Graph's shape as a file's would be.
+    try:
+        return msgspec.convert(msgspec.to_builtins(fields), type(node))
+    except msgspec.ValidationError as error:
+        raise FakeDataError(f"{what}: {error}") from None

@@ -146,7 +146,7 @@ def _select_fields(
     return ["id", *(name for name in names if name != "id")]
 
 
-def _only(node_fields: dict[str, str], selected: list[str]) -> dict[str, str]:
+def _only(node_fields: dict[str, Any], selected: list[str]) -> dict[str, Any]:
     return {name: node_fields[name] for name in selected if name in node_fields}
 
 

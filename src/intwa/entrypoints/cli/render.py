@@ -6,16 +6,17 @@ Imported lazily by the commands: it needs msgspec.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 import click
 import msgspec
 
 from intwa.domain.models import AccountSummary, NewApiKey, WebhookEvent
 from intwa.domain.sync import SyncOutcome, SyncReport
-from intwa.entrypoints.views import BindingView, ChangeView, PhoneNumberView, View, WabaView
+from intwa.entrypoints.views import BindingView, ChangeView, HealthIssueView, PhoneNumberView, View, WabaView
 
 
 class Row(View):
@@ -82,7 +83,7 @@ class BindingRow(BindingView, Row):
 
 
 class PhoneNumberRow(PhoneNumberView, Row):
-    HEADERS = ("ID", "DISPLAY PHONE NUMBER", "VERIFIED NAME", "STATUS", "QUALITY", "MESSAGE LIMIT")
+    HEADERS = ("ID", "DISPLAY PHONE NUMBER", "VERIFIED NAME", "STATUS", "QUALITY", "MESSAGE LIMIT", "CAN SEND", "ISSUE")
 
     def cells(self) -> tuple[str, ...]:
         return (
@@ -92,14 +93,69 @@ class PhoneNumberRow(PhoneNumberView, Row):
             self.status,
             self.quality_rating,
             self.message_limit,
+            self.can_send_message,
+            issue_cell(self.can_send_message, self.health_issues),
         )
 
 
 class WabaRow(WabaView, Row):
-    HEADERS = ("WABA ID", "NAME", "STATUS", "ACCESSIBLE")
+    HEADERS = ("WABA ID", "NAME", "STATUS", "ACCESSIBLE", "CAN SEND", "ISSUE")
 
     def cells(self) -> tuple[str, ...]:
-        return (self.waba_id, self.waba_name, self.waba_status, "yes" if self.accessible else "no")
+        return (
+            self.waba_id,
+            self.waba_name,
+            self.waba_status,
+            "yes" if self.accessible else "no",
+            self.can_send_message,
+            issue_cell(self.can_send_message, self.health_issues),
+        )
+
+
+ISSUE_WIDTH = 48
+"""How much of Meta's description, and of its fix, a table shows; `--json` has all of it."""
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+def issue_cell(verdict: str, issues: Sequence[HealthIssueView]) -> str:
+    """The issue behind the verdict in a line: `141006 <what is wrong> → fix: <what to do>`, and how many more.
+
+    The first issue of an entity with the overall verdict is shown (a number blocked by its WABA shows the
+    WABA's error, not a limitation of the business portfolio), else the first; `-` when there is none. A long
+    description keeps its first sentence, a long fix its last: Meta states the problem first, and its fixes
+    restate the problem before saying what to do.
+    """
+    if not issues:
+        return "-"
+    issue = next((issue for issue in issues if issue.can_send_message == verdict), issues[0])
+    code = "" if issue.error_code is None else f"{issue.error_code} "
+    cell = code + (shortened(issue.description, ISSUE_WIDTH, keep="first") or "(no description)")
+    if issue.possible_solution:
+        cell += f" → fix: {shortened(issue.possible_solution, ISSUE_WIDTH, keep='last')}"
+    if len(issues) > 1:
+        cell += f" (+{len(issues) - 1} more)"
+    return cell
+
+
+def shortened(text: str, width: int, *, keep: Literal["first", "last"] = "first") -> str:
+    """The text on one line within `width` characters: whole if it fits, else its first (or last) sentence, else cut.
+
+    What is left out is marked `…`; a cut falls on a word boundary.
+    """
+    text = " ".join(text.split())
+    if len(text) <= width:
+        return text
+    sentences = _SENTENCE_END.split(text)
+    if len(sentences) > 1:
+        if keep == "first" and len(sentences[0]) < width:
+            return sentences[0].rstrip(".") + "…"
+        if keep == "last" and len(sentences[-1]) < width:
+            return "…" + sentences[-1]
+    cut = text[: width - 1]
+    space = cut.rfind(" ")
+    if space > width // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,.;:") + "…"
 
 
 class ChangeRow(ChangeView, Row):
