@@ -258,7 +258,7 @@ def silent_connections(server: Server, count: int = 2000) -> None:
 
 
 def file_modes(folder: Path) -> None:
-    found = []
+    found = [f"{folder.name}/ {stat.filemode(folder.stat().st_mode)}"]
     for path in sorted(folder.rglob("*")):
         if path.suffix in {".db", ".db-wal", ".db-shm"} or path.name.endswith(("-wal", "-shm")) or path.is_dir():
             found.append(f"{path.relative_to(folder)} {stat.filemode(path.stat().st_mode)}")
@@ -279,6 +279,9 @@ def cli_cases(folder: Path) -> None:
         [INTWA, "account", "list", "--config", str(server.config)], capture_output=True, text=True, check=False
     )
     record("--config after the command", "accepted", f"exit {result.returncode}: {result.stderr.strip()[:80]}")
+    (folder / "cli" / "ready").mkdir()
+    ready = Server(folder / "cli" / "ready", f'sqlite_path = "{folder / "cli" / "ready" / "intwa.db"}"')
+    assert ready.cli("db", "migrate").returncode == 0
     for name, env in (
         ("workers = 0", {"INTWA_SERVER__WORKERS": "0"}),
         ("port = -1", {"INTWA_SERVER__PORT": "-1"}),
@@ -286,7 +289,7 @@ def cli_cases(folder: Path) -> None:
         ("INTWA_SERVER__PORT=abc", {"INTWA_SERVER__PORT": "abc"}),
         ('logging.level = "info"', {"INTWA_LOGGING__LEVEL": "info"}),
     ):
-        result = server.cli("config", "check", env=env)
+        result = ready.cli("config", "check", env=env)
         record(
             f"config with {name}",
             "an error naming key and range (info: accepted)",
@@ -510,7 +513,10 @@ def kill_under_binds(folder: Path) -> None:
             await asyncio.gather(*(one(n) for n in range(400)))
 
     def kill_soon() -> None:
-        time.sleep(0.3)
+        # Once binds are being acknowledged, so that some are committed and others are under way.
+        deadline = time.monotonic() + 10
+        while len(acknowledged) < 50 and time.monotonic() < deadline:
+            time.sleep(0.005)
         os.kill(server.worker_pid, signal.SIGKILL)
         assert server.process is not None
         os.kill(server.process.pid, signal.SIGKILL)
