@@ -11,6 +11,7 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.types import AnyCallable, Scope
 
 from intwa.domain.accounts import authorize
+from intwa.domain.documents import BindingView, PhoneNumberView, WabaView
 from intwa.domain.errors import Unauthenticated
 from intwa.domain.models import Account
 from intwa.entrypoints.http.access import ACCOUNT_KEY
@@ -28,7 +29,6 @@ from intwa.entrypoints.http.schemas import (
     WabaInfoRequest,
 )
 from intwa.entrypoints.http.services import Services
-from intwa.entrypoints.views import BindingView, PhoneNumberView, WabaView
 
 ACCOUNT_PREFIX = "/intwa-api/whatsapp/account"
 

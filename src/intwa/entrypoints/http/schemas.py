@@ -7,7 +7,7 @@ from typing import Annotated
 import msgspec
 from litestar.params import KwargDefinition
 
-from intwa.entrypoints.views import BindingView, PhoneNumberView, WabaView
+from intwa.domain.documents import BindingView, PhoneNumberView, WabaView
 
 SUCCESS = "Success"
 
