@@ -159,8 +159,9 @@ class WabaUsage(msgspec.Struct, frozen=True):
         return max(self.call_count, self.total_cputime, self.total_time)
 
 
-ChangeSource = Literal["bind", "request", "sync", "webhook"]
-"""What brought a change: a bind, a customer's request, the background or CLI sync, or a Meta webhook."""
+ChangeSource = Literal["bind", "request", "sync", "webhook", "operator"]
+"""What brought a change: a customer's bind, a customer's request (an unbind, a read that refreshed), the
+background or CLI sync, a Meta webhook, or an operator's bind or unbind (CLI)."""
 
 TrackedField = Literal[
     "status",
@@ -173,7 +174,9 @@ TrackedField = Literal[
     "canSendMessage",
     "nameStatus",
     "accessible",
+    "phoneNumber",
 ]
+"""A tracked field. `phoneNumber` is a number added to the WABA (old null, new its id) or removed (the reverse)."""
 
 
 class Change(msgspec.Struct, frozen=True):
