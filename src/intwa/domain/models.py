@@ -205,3 +205,19 @@ class WebhookEvent(msgspec.Struct, frozen=True):
     event: str | None
     payload: str
     fingerprint: str
+
+
+class CustomerEvent(msgspec.Struct, frozen=True):
+    """A customer event as stored (SPEC §3.10): whom it is for, its place in its WABA's sequence, and its document.
+
+    `document` is the event's JSON as it was written, answered by the feed and delivered by callbacks as is;
+    `created_at` is when it was written, from which it is kept `events.retention_days`.
+    """
+
+    id: str
+    account_name: str
+    waba_id: str
+    sequence: int
+    type: str
+    created_at: datetime
+    document: bytes
