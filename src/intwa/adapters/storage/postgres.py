@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 
 import asyncpg
@@ -19,7 +18,7 @@ from intwa.adapters.storage.postgres_database import (
     from_timestamptz,
     open_postgres_pool,
 )
-from intwa.adapters.storage.postgres_events import PostgresEventWriter
+from intwa.adapters.storage.postgres_events import PostgresEvents
 from intwa.adapters.storage.postgres_migrations import apply_migrations, read_schema_state
 from intwa.adapters.storage.rows import (
     account_from_row,
@@ -29,7 +28,6 @@ from intwa.adapters.storage.rows import (
     binding_parameters,
     change_from_row,
     decode_snapshot,
-    event_from_row,
     key_owner_from_row,
     webhook_event_from_row,
     webhook_event_parameters,
@@ -79,17 +77,7 @@ class PostgresStorage:
     ) -> None:
         self._database = database
         self._coordination = PostgresCoordination(database)
-        self._clock = clock or SystemClock()
-        self._events_written = events_written or WakeUp()
-
-    @asynccontextmanager
-    async def _writing(self) -> AsyncIterator[tuple[Connection, PostgresEventWriter]]:
-        """A transaction that may write customer events; they are announced only once it has committed."""
-        async with self._database.transaction() as connection:
-            events = PostgresEventWriter(connection, self._clock.now())
-            yield connection, events
-        if events.written:
-            self._events_written.notify()
+        self._events = PostgresEvents(database, clock or SystemClock(), events_written or WakeUp())
 
     async def migrate(self) -> list[int]:
         """Create or upgrade the schema; returns the versions applied now."""
@@ -165,7 +153,7 @@ class PostgresStorage:
             raise ValueError(f"the snapshot of WABA `{snapshot.waba.id}` cannot go with WABA `{binding.waba_id}`")
         binding = msgspec.structs.replace(binding, bound_at=aware_utc(binding.bound_at))
         for _ in range(BIND_ATTEMPTS):
-            async with self._writing() as (connection, events):
+            async with self._events.writing() as (connection, events):
                 stored = await _insert_binding(connection, binding)
                 if stored is not None:
                     await history.replace_snapshot(connection, snapshot, source, events)
@@ -182,7 +170,7 @@ class PostgresStorage:
 
         `BindingNotFound` if there is none. The WABA's history and events stay: history outlives bindings.
         """
-        async with self._writing() as (connection, events):
+        async with self._events.writing() as (connection, events):
             await connection.execute(_LOCK_ACCOUNT_WABA, waba_id, account_name)
             rows = await connection.fetch(SQL.delete_binding, phone_number_id, account_name, waba_id)
             if not rows:
@@ -234,7 +222,7 @@ class PostgresStorage:
 
     async def save_snapshot(self, snapshot: WabaSnapshot, source: ChangeSource) -> list[Change]:
         """Replace the WABA's snapshot and record what changed; `[]` and nothing stored if it is unbound."""
-        async with self._writing() as (connection, events):
+        async with self._events.writing() as (connection, events):
             return await history.replace_snapshot(connection, snapshot, source, events)
 
     async def set_waba_review_status(
@@ -244,7 +232,7 @@ class PostgresStorage:
 
         The snapshot keeps its fetch time: the rest of its data is no fresher than before.
         """
-        async with self._writing() as (connection, events):
+        async with self._events.writing() as (connection, events):
             return await history.set_review_status(connection, waba_id, review_status, at, source, events)
 
     def lock_refresh(self, waba_id: str) -> AbstractAsyncContextManager[WabaSnapshot | None]:
@@ -262,7 +250,7 @@ class PostgresStorage:
 
     async def record_webhook_event(self, event: WebhookEvent) -> bool:
         """Keep a webhook event, and its customer event if it has one; False when it is recorded already."""
-        async with self._writing() as (connection, events):
+        async with self._events.writing() as (connection, events):
             inserted = await connection.fetch(SQL.record_webhook_event, *webhook_event_parameters(event, aware_utc))
             owner = await connection.fetchval(SQL.waba_owner, event.waba_id) if inserted else None
             draft = account_update_event(owner, event) if owner is not None else None
@@ -286,15 +274,7 @@ class PostgresStorage:
         self, account_name: str, *, after: str | None, limit: int, since: datetime
     ) -> list[CustomerEvent] | None:
         """At most `limit` of the account's events written since `since`, after `after`; None for an unknown `after`."""
-        since = aware_utc(since)
-        position = 0
-        if after is not None:
-            rows = await self._database.fetch(SQL.event_position, after, account_name, since)
-            if not rows:
-                return None
-            position = rows[0][0]
-        rows = await self._database.fetch(SQL.account_events, account_name, position, since, limit)
-        return [event_from_row(row, from_timestamptz) for row in rows]
+        return await self._events.read(account_name, after=after, limit=limit, since=since)
 
     async def prune_events(self, before: datetime) -> int:
         """Delete the customer events written before `before`, oldest first, a batch per statement; how many."""

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from datetime import datetime
 
-from intwa.adapters.storage.postgres_database import SQL, Connection, advisory_key
-from intwa.adapters.storage.rows import aware_utc, event_parameters
+from intwa.adapters.storage.postgres_database import SQL, Connection, PostgresDatabase, advisory_key, from_timestamptz
+from intwa.adapters.storage.rows import aware_utc, event_from_row, event_parameters
 from intwa.domain.events import EventDraft, issue
+from intwa.domain.models import CustomerEvent
+from intwa.domain.ports import Clock, EventsWritten
 
 _LOCK_ACCOUNT_EVENTS = "SELECT pg_advisory_xact_lock($1)"
 
@@ -38,3 +41,35 @@ class PostgresEventWriter:
         events = issue(drafts, first_sequence=last - len(drafts) + 1, now=self.now)
         await self._connection.executemany(SQL.insert_event, [event_parameters(event, aware_utc) for event in events])
         self.written += len(events)
+
+
+class PostgresEvents:
+    """The customer events of one PostgreSQL database: the transactions that may write them, and the feed's reads."""
+
+    def __init__(self, database: PostgresDatabase, clock: Clock, events_written: EventsWritten) -> None:
+        self._database = database
+        self._clock = clock
+        self._events_written = events_written
+
+    @asynccontextmanager
+    async def writing(self) -> AsyncIterator[tuple[Connection, PostgresEventWriter]]:
+        """A transaction that may write events; `events_written` hears of them only once it has committed."""
+        async with self._database.transaction() as connection:
+            events = PostgresEventWriter(connection, self._clock.now())
+            yield connection, events
+        if events.written:
+            self._events_written.notify()
+
+    async def read(
+        self, account_name: str, *, after: str | None, limit: int, since: datetime
+    ) -> list[CustomerEvent] | None:
+        """At most `limit` of the account's events written since `since`, after `after`; None for an unknown `after`."""
+        since = aware_utc(since)
+        position = 0
+        if after is not None:
+            rows = await self._database.fetch(SQL.event_position, after, account_name, since)
+            if not rows:
+                return None
+            position = rows[0][0]
+        rows = await self._database.fetch(SQL.account_events, account_name, position, since, limit)
+        return [event_from_row(row, from_timestamptz) for row in rows]

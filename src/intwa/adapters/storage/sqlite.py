@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Any
 
@@ -20,7 +19,6 @@ from intwa.adapters.storage.rows import (
     binding_parameters,
     change_from_row,
     decode_snapshot,
-    event_from_row,
     key_owner_from_row,
     webhook_event_from_row,
     webhook_event_parameters,
@@ -34,7 +32,7 @@ from intwa.adapters.storage.sqlite_database import (
     open_sqlite_database,
     utc_text,
 )
-from intwa.adapters.storage.sqlite_events import SqliteEventWriter
+from intwa.adapters.storage.sqlite_events import SqliteEvents
 from intwa.adapters.storage.sqlite_migrations import apply_migrations, read_schema_state
 from intwa.adapters.storage.statements import PRUNE_BATCH_ROWS
 from intwa.adapters.wake_up import WakeUp
@@ -78,17 +76,7 @@ class SqliteStorage:
     ) -> None:
         self._database = database
         self._coordination = SqliteCoordination(database, refresh_lease_seconds)
-        self._clock = clock or SystemClock()
-        self._events_written = events_written or WakeUp()
-
-    @asynccontextmanager
-    async def _writing(self) -> AsyncIterator[tuple[aiosqlite.Connection, SqliteEventWriter]]:
-        """A write transaction that may write customer events; they are announced only once it has committed."""
-        async with self._database.transaction() as connection:
-            events = SqliteEventWriter(connection, self._clock.now())
-            yield connection, events
-        if events.written:
-            self._events_written.notify()
+        self._events = SqliteEvents(database, clock or SystemClock(), events_written or WakeUp())
 
     async def migrate(self) -> list[int]:
         """Create or upgrade the schema; returns the versions applied now."""
@@ -168,7 +156,7 @@ class SqliteStorage:
         if snapshot.waba.id != binding.waba_id:
             raise ValueError(f"the snapshot of WABA `{snapshot.waba.id}` cannot go with WABA `{binding.waba_id}`")
         bound_at = utc_text(binding.bound_at)
-        async with self._writing() as (connection, events):
+        async with self._events.writing() as (connection, events):
             try:
                 # Queued together; a WABA's first binding finds no snapshot stored, and is done in these three.
                 _, _, first_snapshot = await fetch_together(
@@ -196,7 +184,7 @@ class SqliteStorage:
 
         `BindingNotFound` if there is none. The WABA's history and events stay: history outlives bindings.
         """
-        async with self._writing() as (connection, events):
+        async with self._events.writing() as (connection, events):
             rows = await _fetch_all(connection, SQL.delete_binding, (phone_number_id, account_name, waba_id))
             if not rows:
                 raise BindingNotFound(
@@ -247,7 +235,7 @@ class SqliteStorage:
 
     async def save_snapshot(self, snapshot: WabaSnapshot, source: ChangeSource) -> list[Change]:
         """Replace the WABA's snapshot and record what changed; `[]` and nothing stored if it is unbound."""
-        async with self._writing() as (connection, events):
+        async with self._events.writing() as (connection, events):
             return await history.replace_snapshot(connection, snapshot, source, events)
 
     async def set_waba_review_status(
@@ -257,7 +245,7 @@ class SqliteStorage:
 
         The snapshot keeps its fetch time: the rest of its data is no fresher than before.
         """
-        async with self._writing() as (connection, events):
+        async with self._events.writing() as (connection, events):
             return await history.set_review_status(connection, waba_id, review_status, at, source, events)
 
     def lock_refresh(self, waba_id: str) -> AbstractAsyncContextManager[WabaSnapshot | None]:
@@ -275,7 +263,7 @@ class SqliteStorage:
 
     async def record_webhook_event(self, event: WebhookEvent) -> bool:
         """Keep a webhook event, and its customer event if it has one; False when it is recorded already."""
-        async with self._writing() as (connection, events):
+        async with self._events.writing() as (connection, events):
             inserted = await _fetch_all(connection, SQL.record_webhook_event, webhook_event_parameters(event, utc_text))
             owners = await _fetch_all(connection, SQL.waba_owner, (event.waba_id,)) if inserted else []
             draft = account_update_event(owners[0][0], event) if owners else None
@@ -299,15 +287,7 @@ class SqliteStorage:
         self, account_name: str, *, after: str | None, limit: int, since: datetime
     ) -> list[CustomerEvent] | None:
         """At most `limit` of the account's events written since `since`, after `after`; None for an unknown `after`."""
-        since_text = utc_text(since)
-        position = 0
-        if after is not None:
-            rows = await self._database.fetch_all(SQL.event_position, (after, account_name, since_text))
-            if not rows:
-                return None
-            position = rows[0][0]
-        rows = await self._database.fetch_all(SQL.account_events, (account_name, position, since_text, limit))
-        return [event_from_row(row, from_utc_text) for row in rows]
+        return await self._events.read(account_name, after=after, limit=limit, since=since)
 
     async def prune_events(self, before: datetime) -> int:
         """Delete the customer events written before `before`, oldest first, a batch per transaction; how many."""
