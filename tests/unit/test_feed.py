@@ -60,13 +60,13 @@ async def test_a_limit_from_1_to_500_is_taken(read_events: ReadEvents, four_even
     assert len((await read_events("IW0001", limit=limit)).events) == min(limit, 4)
 
 
-@pytest.mark.parametrize("limit", [0, -1, MAX_LIMIT + 1])
+@pytest.mark.parametrize("limit", [0, -1, MAX_LIMIT + 1, 10.5, float("inf"), float("nan")])
 async def test_a_limit_out_of_range_is_refused_naming_limit(read_events: ReadEvents, limit: int) -> None:
     with pytest.raises(InvalidField) as refused:
         await read_events("IW0001", limit=limit)
 
     assert (refused.value.code, refused.value.field) == (40000, "limit")
-    assert "between 1 and 500" in refused.value.message
+    assert "a whole number between 1 and 500" in refused.value.message
 
 
 @pytest.mark.parametrize(

@@ -37,13 +37,16 @@ class ReadEvents:
         self._retention_days = retention_days
         self._retention = timedelta(days=retention_days)
 
-    async def __call__(self, account_name: str, after: str | None = None, limit: int = DEFAULT_LIMIT) -> EventPage:
+    async def __call__(
+        self, account_name: str, after: str | None = None, limit: int | float = DEFAULT_LIMIT
+    ) -> EventPage:
+        """A page of at most `limit` events (a whole number from 1 to 500; JSON's 100.0 is 100)."""
         if after is not None and not is_event_id(after):
             raise InvalidField("after", "must be an event id as the feed gives it: `evt_` and 26 characters")
-        if not 1 <= limit <= MAX_LIMIT:
-            raise InvalidField("limit", f"must be between 1 and {MAX_LIMIT}")
+        if not (float(limit).is_integer() and 1 <= limit <= MAX_LIMIT):
+            raise InvalidField("limit", f"must be a whole number between 1 and {MAX_LIMIT}")
         since = self._clock.now() - self._retention
-        events = await self._storage.read_events(account_name, after=after, limit=limit, since=since)
+        events = await self._storage.read_events(account_name, after=after, limit=int(limit), since=since)
         if events is None:
             raise InvalidField(
                 "after",
