@@ -30,6 +30,7 @@ COMMANDS = [
     "bindings",
     "config",
     "db",
+    "events",
     "fake-graph",
     "history",
     "phone-info",

@@ -38,6 +38,8 @@ READ_AND_WRITE_COMMANDS = [
     ["phone-info", "IW0001", WABA_ID],
     ["sync"],
     ["webhook-events"],
+    ["events", "IW0001"],
+    ["events", "IW0001", "--follow"],
 ]
 
 

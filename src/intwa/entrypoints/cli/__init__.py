@@ -17,6 +17,7 @@ from intwa.entrypoints.cli.config import config
 from intwa.entrypoints.cli.context import CONFIG_HELP, CliContext
 from intwa.entrypoints.cli.database import db
 from intwa.entrypoints.cli.errors import IntwaGroup
+from intwa.entrypoints.cli.events import events
 from intwa.entrypoints.cli.history import history
 from intwa.entrypoints.cli.servers import fake_graph, serve
 from intwa.entrypoints.cli.sync import sync
@@ -47,6 +48,7 @@ for _command in (
     sync,
     history,
     webhook_events,
+    events,
     config,
     fake_graph,
 ):

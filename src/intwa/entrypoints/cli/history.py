@@ -22,7 +22,9 @@ if TYPE_CHECKING:
 def history(cli: CliContext, waba_id: str | None, phone_number_id: str | None, as_json: bool) -> None:
     """Show recorded changes of status, quality, limits, names and review status, oldest first.
 
-    Each change names what brought it: a bind, a customer's request, a sync, or a Meta webhook.
+    Also Meta's verdict (canSendMessage), name status, accessible, and phone numbers added to or removed from a
+    WABA (field phoneNumber). Each change names what brought it: a bind, a customer's request, a sync, a Meta
+    webhook, or an operator's bind.
     """
     from intwa.entrypoints.cli import render
 

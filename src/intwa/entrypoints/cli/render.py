@@ -14,9 +14,10 @@ from typing import ClassVar, Literal
 import click
 import msgspec
 
+from intwa.domain.documents import BindingView, HealthIssueView, PhoneNumberView, View, WabaView
 from intwa.domain.models import AccountSummary, NewApiKey, WebhookEvent
 from intwa.domain.sync import SyncOutcome, SyncReport
-from intwa.entrypoints.views import BindingView, ChangeView, HealthIssueView, PhoneNumberView, View, WabaView
+from intwa.entrypoints.views import ChangeView
 
 
 class Row(View):
@@ -43,7 +44,7 @@ class AccountRow(Row):
 
     def cells(self) -> tuple[str, ...]:
         status = "enabled" if self.enabled else "disabled"
-        return (self.account_name, status, str(self.waba_count), str(self.binding_count), _table_time(self.created_at))
+        return (self.account_name, status, str(self.waba_count), str(self.binding_count), table_time(self.created_at))
 
 
 class ApiKeyRow(Row):
@@ -72,14 +73,14 @@ class RotatedKeyRow(ApiKeyRow):
 
     def until_text(self) -> str:
         """The older keys' end as the tables show times, or `-`."""
-        return "-" if self.old_keys_valid_until is None else _table_time(self.old_keys_valid_until)
+        return "-" if self.old_keys_valid_until is None else table_time(self.old_keys_valid_until)
 
 
 class BindingRow(BindingView, Row):
     HEADERS = ("ACCOUNT", "WABA ID", "PHONE NUMBER ID", "PHONE NUMBER", "BOUND AT")
 
     def cells(self) -> tuple[str, ...]:
-        return (self.account_name, self.waba_id, self.phone_number_id, self.phone_number, _table_time(self.bound_at))
+        return (self.account_name, self.waba_id, self.phone_number_id, self.phone_number, table_time(self.bound_at))
 
 
 class PhoneNumberRow(PhoneNumberView, Row):
@@ -163,12 +164,12 @@ class ChangeRow(ChangeView, Row):
 
     def cells(self) -> tuple[str, ...]:
         return (
-            _table_time(self.at),
+            table_time(self.at),
             self.waba_id,
             self.phone_number_id or "-",
             self.field,
-            _or_dash(self.old),
-            _or_dash(self.new),
+            or_dash(self.old),
+            or_dash(self.new),
             self.source,
         )
 
@@ -189,7 +190,7 @@ class WebhookEventRow(Row):
         return cls(_utc(event.received_at), event.waba_id, event.field, event.event, msgspec.Raw(event.payload))
 
     def cells(self) -> tuple[str, ...]:
-        return (_table_time(self.received_at), self.waba_id or "-", self.field, _or_dash(self.event))
+        return (table_time(self.received_at), self.waba_id or "-", self.field, or_dash(self.event))
 
 
 class SyncErrorView(View):
@@ -277,11 +278,11 @@ def _utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
 
 
-def _table_time(moment: datetime) -> str:
+def table_time(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _or_dash(value: str | None) -> str:
+def or_dash(value: str | None) -> str:
     return "-" if value is None else value
 
 
