@@ -49,8 +49,9 @@ _EXCLUDED_V6: tuple[tuple[ipaddress.IPv6Network, str], ...] = tuple(
     for network, kind in (
         ("::/128", "unspecified"),
         ("::1/128", "loopback"),
-        ("::/8", "reserved"),  # after the mapped addresses (::ffff:0:0/96), which are judged by their IPv4 one
-        ("64:ff9b:1::/48", "private"),
+        ("64:ff9b:1::/48", "private"),  # local-use NAT64
+        # After the addresses that carry an IPv4 one (mapped ::ffff:0:0/96, NAT64 64:ff9b::/96), judged by it.
+        ("::/8", "reserved"),
         ("100::/64", "reserved"),
         ("2001:db8::/32", "documentation"),
         ("2001::/23", "reserved"),
