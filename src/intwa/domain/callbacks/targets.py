@@ -143,14 +143,15 @@ class CallbackUrlRules:
         """
         parsed = [_ip_address(address) for address in addresses]
         if not parsed or any(address is None for address in parsed):
-            raise _not_public(host)
+            raise not_public(host)
         allowed = [address for address in parsed if address is not None]
         if not self.allow_private_targets and any(excluded_kind(address) is not None for address in allowed):
-            raise _not_public(host)
+            raise not_public(host)
         return allowed
 
 
-def _not_public(host: str) -> CallbackUrlNotAllowed:
+def not_public(host: str) -> CallbackUrlNotAllowed:
+    """The refusal of a host that resolves to an excluded address, or to none: the two are not told apart."""
     return _refused(f"its host {host} must resolve to public internet addresses only")
 
 
