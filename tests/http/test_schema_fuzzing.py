@@ -8,8 +8,9 @@ methods, requests that fit the document accepted and requests that break it refu
 
 Generated requests are steered towards the interesting answers: most carry the test account's key and
 `accountName`, and often ids that exist (a WABA bound to the account, one bound to another account, one
-Meta does not know), so that success bodies and conflicts are checked too; the rest keep what schemathesis
-generated (40100, 40300, 40000 answers). Webhook posts are sometimes signed with the app secret, and
+Meta does not know) or a callback URL that is allowed, so that success bodies and conflicts are checked too;
+the rest keep what schemathesis generated (40100, 40300, 40000, 42206 answers). Callbacks go to a scripted
+sender: no request of the fuzzer leaves the machine. Webhook posts are sometimes signed with the app secret, and
 handshakes sometimes present the verify token.
 """
 
@@ -27,6 +28,7 @@ from typing import Any
 import httpx
 import pytest
 import schemathesis
+from dependency_injector import providers
 from hypothesis import strategies as st
 from litestar.serialization import encode_json
 from litestar.testing import TestClient
@@ -41,8 +43,9 @@ from schemathesis.specs.openapi.checks import (
     unsupported_method,
 )
 
-from intwa.container import build_container
+from intwa.container import Container, build_container
 from intwa.domain import validation
+from intwa.domain.callbacks.targets import CallbackUrlRules
 from intwa.domain.errors import InvalidField
 from intwa.domain.webhooks.signature import SIGNATURE_HEADER
 from intwa.entrypoints.composition import resolve
@@ -58,6 +61,7 @@ from tests.conftest import (
     WABA_ID,
     make_settings,
 )
+from tests.fakes.callbacks import ScriptedSender
 
 ACCOUNT = "IW0001"
 OTHER_ACCOUNT = "IW0002"
@@ -69,6 +73,7 @@ WEBHOOK = "/intwa-api/whatsapp/webhook"
 # are known only when it is sent: `FuzzedApi.send` replaces them.
 TEST_ACCOUNT_KEY = "Bearer the-test-account-key"
 SIGN_ME = "sha256=sign-me"
+CALLBACK_URL = "https://hooks.example.com/intwa"
 
 CONFIG = SchemathesisConfig.from_dict(
     {
@@ -115,9 +120,16 @@ class FuzzedApi:
         )
 
 
-async def _seed(settings: Settings) -> str:
-    """A migrated database: the test account with a bound WABA, another account with another WABA."""
+def _container(settings: Settings) -> Container:
+    """A container whose callbacks go to a scripted sender that answers every delivery 200."""
     container = build_container(settings)
+    container.callback_sender.override(providers.Object(ScriptedSender(CallbackUrlRules())))
+    return container
+
+
+async def _seed(settings: Settings) -> str:
+    """A migrated database: the test account with a bound WABA and a callback, another account with another WABA."""
+    container = _container(settings)
     try:
         await (await resolve(container.storage)).migrate()
         accounts = await resolve(container.accounts)
@@ -126,6 +138,7 @@ async def _seed(settings: Settings) -> str:
         await accounts.create(OTHER_ACCOUNT)
         await bind(ACCOUNT, WABA_ID, PHONE_ID)
         await bind(OTHER_ACCOUNT, OTHER_WABA_ID, OTHER_WABA_PHONE_ID)
+        await (await resolve(container.set_callback))(ACCOUNT, CALLBACK_URL)
         return api_key
     finally:
         await resolve(container.shutdown_resources)
@@ -146,7 +159,7 @@ def fuzzed_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FuzzedApi]:
         LOGGING__LEVEL="CRITICAL",
     )
     api_key = asyncio.run(_seed(settings))
-    with TestClient(app=create_app(build_container(settings)), raise_server_exceptions=False) as client:
+    with TestClient(app=create_app(_container(settings)), raise_server_exceptions=False) as client:
         yield FuzzedApi(client, api_key)
 
 
@@ -177,6 +190,8 @@ def _steer(case: schemathesis.Case, auth: int, name: int, waba: int, phone: int)
                 case.body["accountName"] = ACCOUNT
             if "wabaId" in case.body and waba < 6:
                 case.body["wabaId"] = (WABA_ID, WABA_ID, WABA_ID, OTHER_WABA_ID, UNKNOWN_WABA_ID, WABA_ID)[waba]
+            if "url" in case.body and waba < 6:
+                case.body["url"] = CALLBACK_URL
             if "phoneNumberId" in case.body and phone < 6:
                 # Unbind never gets the first phone number, so that the WABA stays bound for phoneInfo.
                 phones = (
