@@ -38,6 +38,10 @@ READ_AND_WRITE_COMMANDS = [
     ["phone-info", "IW0001", WABA_ID],
     ["sync"],
     ["webhook-events"],
+    ["callback", "set", "IW0001", "https://hooks.example.com/intwa"],
+    ["callback", "info", "IW0001"],
+    ["callback", "delete", "IW0001"],
+    ["callback", "test", "IW0001"],
 ]
 
 
