@@ -9,6 +9,7 @@ from datetime import datetime
 import msgspec
 
 from intwa.domain.callbacks.models import (
+    CALLBACK_DELETED,
     Callback,
     CallbackSetting,
     DeliveryOutcome,
@@ -21,7 +22,6 @@ from intwa.domain.callbacks.targets import CallbackUrlRules
 from intwa.domain.errors import AccountNotFound, CallbackUrlNotAllowed
 from tests.fakes.storage import InMemoryStorage
 
-CALLBACK_DELETED = "the callback was deleted"
 PUBLIC_ADDRESS = "93.184.215.14"
 
 

@@ -17,9 +17,6 @@ from intwa.domain.callbacks.signing import WebhookSecret
 
 _decode_types = msgspec.json.Decoder(tuple[str, ...]).decode
 
-CALLBACK_DELETED = "the callback was deleted"
-"""What a pending delivery of a deleted callback ends with, as its `last_error`."""
-
 
 class CallbackStatements(NamedTuple):
     """The callback statements in one dialect's placeholders: as constructed, SQLite's `?`."""

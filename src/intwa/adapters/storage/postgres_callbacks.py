@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 
 from intwa.adapters.storage.callback_statements import (
-    CALLBACK_DELETED,
     CallbackStatements,
     callback_from_row,
     callback_parameters,
@@ -14,7 +13,7 @@ from intwa.adapters.storage.callback_statements import (
 from intwa.adapters.storage.postgres_database import PostgresDatabase, from_timestamptz
 from intwa.adapters.storage.rows import aware_utc
 from intwa.adapters.storage.statements import numbered
-from intwa.domain.callbacks.models import Callback, CallbackSetting, DeliveryStats
+from intwa.domain.callbacks.models import CALLBACK_DELETED, Callback, CallbackSetting, DeliveryStats
 from intwa.domain.errors import AccountNotFound
 
 CALLBACK_SQL = CallbackStatements(*map(numbered, CallbackStatements()))

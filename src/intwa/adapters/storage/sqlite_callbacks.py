@@ -5,14 +5,13 @@ from __future__ import annotations
 import sqlite3
 
 from intwa.adapters.storage.callback_statements import (
-    CALLBACK_DELETED,
     CallbackStatements,
     callback_from_row,
     callback_parameters,
     delivery_stats_from_rows,
 )
 from intwa.adapters.storage.sqlite_database import SQL, SqliteDatabase, from_utc_text, utc_text
-from intwa.domain.callbacks.models import Callback, CallbackSetting, DeliveryStats
+from intwa.domain.callbacks.models import CALLBACK_DELETED, Callback, CallbackSetting, DeliveryStats
 from intwa.domain.errors import AccountNotFound
 
 CALLBACK_SQL = CallbackStatements()

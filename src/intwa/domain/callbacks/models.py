@@ -28,6 +28,9 @@ PREVIOUS_SECRET_SIGNS_FOR = timedelta(hours=24)
 RETRY_AFTER_CAP_SECONDS = 86400.0
 """The longest `Retry-After` a receiver may ask for; a longer one (or a date further off) counts as this."""
 
+CALLBACK_DELETED = "the callback was deleted"
+"""The `last_error` of a delivery that was pending when its callback was deleted: it ends `failed`."""
+
 DeliveryStatus = Literal["pending", "delivered", "failed"]
 DeliveryResult = Literal["delivered", "gone", "retry", "refused"]
 
