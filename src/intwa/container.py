@@ -9,10 +9,13 @@ from __future__ import annotations
 import os
 import secrets
 import socket
+import ssl
 from operator import attrgetter
 
 from dependency_injector import containers, providers
 
+from intwa.adapters.callbacks.resolver import SystemResolver
+from intwa.adapters.callbacks.sender import open_callback_sender
 from intwa.adapters.clock import SystemClock
 from intwa.adapters.provider.counting import CountingProvider
 from intwa.adapters.provider.fake import FakeProvider
@@ -20,11 +23,15 @@ from intwa.adapters.provider.graph import GraphProvider, open_graph_client
 from intwa.adapters.rate_limit.postgres import PostgresRateLimiter
 from intwa.adapters.rate_limit.sqlite import open_sqlite_rate_limiter
 from intwa.adapters.storage.postgres import PostgresStorage, open_postgres_pool
+from intwa.adapters.storage.postgres_callbacks import PostgresCallbackStore
 from intwa.adapters.storage.read_cache import ReadCachingStorage
 from intwa.adapters.storage.sqlite import SqliteStorage, open_sqlite_database
+from intwa.adapters.storage.sqlite_callbacks import SqliteCallbackStore
 from intwa.adapters.wake_up import WakeUp
 from intwa.domain.accounts import AccountAdministration, Authenticate
 from intwa.domain.bindings import BindPhoneNumber, ListBindings, UnbindPhoneNumber
+from intwa.domain.callbacks.manage import DeleteCallback, PingCallback, SetCallback, ShowCallback
+from intwa.domain.callbacks.targets import CallbackUrlRules
 from intwa.domain.feed import ReadEvents
 from intwa.domain.history import ListHistory
 from intwa.domain.queries import ListPhoneNumbers, ListWabas
@@ -128,6 +135,33 @@ class Container(containers.DeclarativeContainer):
     read_events = providers.Singleton(
         ReadEvents, storage, clock, retention_days=settings.provided.events.retention_days
     )
+
+    # Callbacks (SPEC §3.10): their store, the URL rules, and the client that delivers to them.
+    callback_store = providers.Selector(
+        settings.provided.storage.backend,
+        sqlite=providers.Singleton(SqliteCallbackStore, sqlite_database),
+        postgres=providers.Singleton(PostgresCallbackStore, postgres_database),
+    )
+    callback_rules = providers.Singleton(
+        CallbackUrlRules,
+        allow_http=settings.provided.events.allow_http,
+        allow_private_targets=settings.provided.events.allow_private_targets,
+    )
+    # Tests answer host names themselves, and trust their own certificate authority (None: certifi's bundle).
+    host_resolver = providers.Singleton(SystemResolver)
+    callback_ssl_context: providers.Object[ssl.SSLContext | None] = providers.Object(None)
+    callback_sender = providers.Resource(
+        open_callback_sender,
+        callback_rules,
+        host_resolver,
+        clock,
+        timeout_seconds=settings.provided.events.timeout_seconds,
+        ssl_context=callback_ssl_context,
+    )
+    set_callback = providers.Singleton(SetCallback, callback_store, callback_sender, callback_rules, clock)
+    show_callback = providers.Singleton(ShowCallback, callback_store)
+    delete_callback = providers.Singleton(DeleteCallback, callback_store)
+    ping_callback = providers.Singleton(PingCallback, callback_store, callback_sender, clock)
 
 
 def build_container(settings: Settings) -> Container:

@@ -28,6 +28,7 @@ COMMANDS = [
     "account",
     "bind",
     "bindings",
+    "callback",
     "config",
     "db",
     "events",

@@ -40,6 +40,10 @@ READ_AND_WRITE_COMMANDS = [
     ["webhook-events"],
     ["events", "IW0001"],
     ["events", "IW0001", "--follow"],
+    ["callback", "set", "IW0001", "https://hooks.example.com/intwa"],
+    ["callback", "info", "IW0001"],
+    ["callback", "delete", "IW0001"],
+    ["callback", "test", "IW0001"],
 ]
 
 

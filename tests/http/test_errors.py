@@ -98,12 +98,24 @@ async def test_readiness_is_503_when_storage_does_not_answer(container: Containe
 async def test_the_openapi_document_describes_every_endpoint_and_its_bodies(api: Api) -> None:
     document = (await api.client.get("/schema/openapi.json")).json()
 
-    for endpoint in ("bind", "unbind", "phoneInfo", "wabaInfo"):
+    for endpoint in (
+        "bind",
+        "unbind",
+        "phoneInfo",
+        "wabaInfo",
+        "callbackSet",
+        "callbackInfo",
+        "callbackDelete",
+        "callbackTest",
+    ):
         operation = document["paths"][f"/intwa-api/whatsapp/account/{endpoint}"]["post"]
         assert "requestBody" in operation
         assert {"200", "400", "401", "403", "413", "500"} <= set(operation["responses"])
     schemas = document["components"]["schemas"]
     assert {"accountName", "wabaId", "phoneNumberId", "phoneNumber"} <= set(schemas["BindRequest"]["properties"])
+    assert {"accountName", "url", "types", "rotateSecret"} == set(schemas["CallbackSetRequest"]["properties"])
+    assert "422" in document["paths"]["/intwa-api/whatsapp/account/callbackSet"]["post"]["responses"]
+    assert "404" in document["paths"]["/intwa-api/whatsapp/account/callbackInfo"]["post"]["responses"]
     assert {"code", "message", "data"} <= set(schemas["ErrorEnvelope"]["properties"])
     assert document["components"]["securitySchemes"]["BearerAuth"]["scheme"] == "bearer"
     assert (await api.client.get("/schema")).status_code == 200

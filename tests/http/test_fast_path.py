@@ -17,7 +17,7 @@ from litestar.testing import AsyncTestClient
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from intwa.container import Container
-from intwa.entrypoints.http import account_api
+from intwa.entrypoints.http import account_api, callback_api
 from intwa.entrypoints.http.app import create_app
 from intwa.entrypoints.http.fast_path import CallHandlerDirectly, FastPathMisconfigured, JsonAnswer
 from tests.http.conftest import ACCOUNT, Api
@@ -64,8 +64,22 @@ async def test_every_account_endpoint_is_served_directly_by_a_named_function(con
         "/intwa-api/whatsapp/account/phoneInfo": account_api.phone_info,
         "/intwa-api/whatsapp/account/wabaInfo": account_api.waba_info,
         "/intwa-api/whatsapp/account/events": account_api.events,
+        "/intwa-api/whatsapp/account/callbackSet": callback_api.callback_set,
+        "/intwa-api/whatsapp/account/callbackInfo": callback_api.callback_info,
+        "/intwa-api/whatsapp/account/callbackDelete": callback_api.callback_delete,
+        "/intwa-api/whatsapp/account/callbackTest": callback_api.callback_test,
     }
-    assert [fn.__qualname__ for fn in served.values()] == ["bind", "unbind", "phone_info", "waba_info", "events"]
+    assert [fn.__qualname__ for fn in served.values()] == [
+        "bind",
+        "unbind",
+        "phone_info",
+        "waba_info",
+        "events",
+        "callback_set",
+        "callback_info",
+        "callback_delete",
+        "callback_test",
+    ]
 
 
 @pytest.mark.parametrize("setting", APP_LEVEL_SETTINGS, ids=str)

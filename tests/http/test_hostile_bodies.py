@@ -22,7 +22,7 @@ from tests.webhook_examples import (
     write_fake_data_with_meta_waba,
 )
 
-ENDPOINTS = ["bind", "unbind", "phoneInfo", "wabaInfo"]
+ENDPOINTS = ["bind", "unbind", "phoneInfo", "wabaInfo", "callbackSet", "callbackInfo", "callbackDelete", "callbackTest"]
 WEBHOOK = "/intwa-api/whatsapp/webhook"
 DEEP = 5000
 """Far past the interpreter's recursion limit (1000), well within the body limit of this module."""

@@ -31,6 +31,10 @@ ALLOWED = {
     f"{ACCOUNT_API}/unbind": "OPTIONS, POST",
     f"{ACCOUNT_API}/phoneInfo": "OPTIONS, POST",
     f"{ACCOUNT_API}/wabaInfo": "OPTIONS, POST",
+    f"{ACCOUNT_API}/callbackSet": "OPTIONS, POST",
+    f"{ACCOUNT_API}/callbackInfo": "OPTIONS, POST",
+    f"{ACCOUNT_API}/callbackDelete": "OPTIONS, POST",
+    f"{ACCOUNT_API}/callbackTest": "OPTIONS, POST",
     WEBHOOK: "GET, OPTIONS, POST",
 }
 SUCCESS = {"code": 0, "message": "Success", "data": None}

@@ -8,8 +8,9 @@ methods, requests that fit the document accepted and requests that break it refu
 
 Generated requests are steered towards the interesting answers: most carry the test account's key and
 `accountName`, and often ids that exist (a WABA bound to the account, one bound to another account, one
-Meta does not know), so that success bodies and conflicts are checked too; the rest keep what schemathesis
-generated (40100, 40300, 40000 answers). Webhook posts are sometimes signed with the app secret, and
+Meta does not know) or a callback URL that is allowed, so that success bodies and conflicts are checked too;
+the rest keep what schemathesis generated (40100, 40300, 40000, 42206 answers). Callbacks go to a scripted
+sender: no request of the fuzzer leaves the machine. Webhook posts are sometimes signed with the app secret, and
 handshakes sometimes present the verify token.
 """
 
@@ -27,6 +28,7 @@ from typing import Any
 import httpx
 import pytest
 import schemathesis
+from dependency_injector import providers
 from hypothesis import strategies as st
 from litestar.serialization import encode_json
 from litestar.testing import TestClient
@@ -41,8 +43,9 @@ from schemathesis.specs.openapi.checks import (
     unsupported_method,
 )
 
-from intwa.container import build_container
+from intwa.container import Container, build_container
 from intwa.domain import validation
+from intwa.domain.callbacks.targets import CallbackUrlRules
 from intwa.domain.errors import InvalidField
 from intwa.domain.events import EVENT_ID_PATTERN
 from intwa.domain.webhooks.signature import SIGNATURE_HEADER
@@ -59,6 +62,7 @@ from tests.conftest import (
     WABA_ID,
     make_settings,
 )
+from tests.fakes.callbacks import ScriptedSender
 
 ACCOUNT = "IW0001"
 OTHER_ACCOUNT = "IW0002"
@@ -72,6 +76,7 @@ TEST_ACCOUNT_KEY = "Bearer the-test-account-key"
 SIGN_ME = "sha256=sign-me"
 # A well-formed `after` names an event of the test account, or the feed would refuse it (40000) though it fits.
 TEST_ACCOUNT_EVENT = "evt_0000000000000000000000TEST"
+CALLBACK_URL = "https://hooks.example.com/intwa"
 
 CONFIG = SchemathesisConfig.from_dict(
     {
@@ -121,12 +126,19 @@ class FuzzedApi:
         )
 
 
+def _container(settings: Settings) -> Container:
+    """A container whose callbacks go to a scripted sender that answers every delivery 200."""
+    container = build_container(settings)
+    container.callback_sender.override(providers.Object(ScriptedSender(CallbackUrlRules())))
+    return container
+
+
 async def _seed(settings: Settings) -> tuple[str, str]:
-    """A migrated database: the test account with a bound WABA, another account with another WABA.
+    """A migrated database: the test account with a bound WABA and a callback, another account with another WABA.
 
     Returns the test account's key and the id of its first event.
     """
-    container = build_container(settings)
+    container = _container(settings)
     try:
         await (await resolve(container.storage)).migrate()
         accounts = await resolve(container.accounts)
@@ -135,6 +147,7 @@ async def _seed(settings: Settings) -> tuple[str, str]:
         await accounts.create(OTHER_ACCOUNT)
         await bind(ACCOUNT, WABA_ID, PHONE_ID)
         await bind(OTHER_ACCOUNT, OTHER_WABA_ID, OTHER_WABA_PHONE_ID)
+        await (await resolve(container.set_callback))(ACCOUNT, CALLBACK_URL)
         read_events = await resolve(container.read_events)
         return api_key, (await read_events(ACCOUNT)).events[0].id
     finally:
@@ -156,7 +169,7 @@ def fuzzed_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FuzzedApi]:
         LOGGING__LEVEL="CRITICAL",
     )
     api_key, event_id = asyncio.run(_seed(settings))
-    with TestClient(app=create_app(build_container(settings)), raise_server_exceptions=False) as client:
+    with TestClient(app=create_app(_container(settings)), raise_server_exceptions=False) as client:
         yield FuzzedApi(client, api_key, event_id)
 
 
@@ -189,6 +202,8 @@ def _steer(case: schemathesis.Case, auth: int, name: int, waba: int, phone: int)
                 case.body["wabaId"] = (WABA_ID, WABA_ID, WABA_ID, OTHER_WABA_ID, UNKNOWN_WABA_ID, WABA_ID)[waba]
             if isinstance(case.body.get("after"), str) and re.fullmatch(EVENT_ID_PATTERN, case.body["after"]):
                 case.body["after"] = TEST_ACCOUNT_EVENT
+            if "url" in case.body and waba < 6:
+                case.body["url"] = CALLBACK_URL
             if "phoneNumberId" in case.body and phone < 6:
                 # Unbind never gets the first phone number, so that the WABA stays bound for phoneInfo.
                 phones = (

@@ -13,6 +13,7 @@ import click
 
 from intwa.entrypoints.cli.accounts import account
 from intwa.entrypoints.cli.bindings import bind, bindings, phone_info, unbind, waba_info
+from intwa.entrypoints.cli.callbacks import callback
 from intwa.entrypoints.cli.config import config
 from intwa.entrypoints.cli.context import CONFIG_HELP, CliContext
 from intwa.entrypoints.cli.database import db
@@ -49,6 +50,7 @@ for _command in (
     history,
     webhook_events,
     events,
+    callback,
     config,
     fake_graph,
 ):

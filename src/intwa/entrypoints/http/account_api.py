@@ -123,7 +123,7 @@ def bearer_key(scope: Scope) -> str | None:
     return None
 
 
-def _endpoint(
+def account_endpoint(
     name: str,
     summary: str,
     body_type: type[AccountRequest],
@@ -152,23 +152,25 @@ def account_handlers() -> list[HTTPRouteHandler]:
     Registered on the app itself, not under a Router: a layer less for Litestar to resolve per request.
     """
     endpoints = [
-        _endpoint(
+        account_endpoint(
             "bind",
             "Bind a WABA's phone number",
             BindRequest,
             BindingEnvelope,
             *(40900, 40901, 42200, 42201, 42202, 50200, 50300),
         )(bind),
-        _endpoint("unbind", "Remove a binding", UnbindRequest, BindingEnvelope, 40401)(unbind),
-        _endpoint(
+        account_endpoint("unbind", "Remove a binding", UnbindRequest, BindingEnvelope, 40401)(unbind),
+        account_endpoint(
             "phoneInfo",
             "Phone numbers of a bound WABA",
             PhoneInfoRequest,
             PhoneInfoEnvelope,
             *(40400, 42200, 50200, 50300),
         )(phone_info),
-        _endpoint("wabaInfo", "The account's WABAs", WabaInfoRequest, WabaInfoEnvelope, 42200, 50200, 50300)(waba_info),
-        _endpoint(
+        account_endpoint("wabaInfo", "The account's WABAs", WabaInfoRequest, WabaInfoEnvelope, 42200, 50200, 50300)(
+            waba_info
+        ),
+        account_endpoint(
             "events",
             "The account's customer events (pull feed)",
             EventsRequest,
@@ -177,5 +179,12 @@ def account_handlers() -> list[HTTPRouteHandler]:
             description=FEED_DESCRIPTION,
         )(events),
     ]
-    # OPTIONS before each endpoint: Litestar gives a path a bare OPTIONS handler of its own unless one is there.
+    return with_options(endpoints)
+
+
+def with_options(endpoints: list[HTTPRouteHandler]) -> list[HTTPRouteHandler]:
+    """Each endpoint preceded by the `OPTIONS` handler of its path.
+
+    Litestar gives a path a bare OPTIONS handler of its own unless one is there.
+    """
     return [handler for endpoint in endpoints for handler in (answer_options(*endpoint.paths), endpoint)]

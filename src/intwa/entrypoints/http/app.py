@@ -18,6 +18,7 @@ from intwa.container import Container, build_container
 from intwa.entrypoints.composition import resolve
 from intwa.entrypoints.http.access import AccessMiddleware
 from intwa.entrypoints.http.account_api import account_handlers
+from intwa.entrypoints.http.callback_api import callback_handlers
 from intwa.entrypoints.http.errors import EXCEPTION_HANDLERS
 from intwa.entrypoints.http.fast_path import verify_served_directly
 from intwa.entrypoints.http.health import healthz, readyz
@@ -60,6 +61,7 @@ def create_app(container: Container, **options: Any) -> Litestar:
     app = Litestar(
         route_handlers=[
             *account_handlers(),
+            *callback_handlers(),
             webhook_router(settings.webhook),
             healthz,
             readyz,

@@ -7,9 +7,12 @@ from typing import Annotated
 import msgspec
 from litestar.params import KwargDefinition
 
+from intwa.domain.callbacks.models import EVENT_TYPES
+from intwa.domain.callbacks.targets import MAX_URL_LENGTH
 from intwa.domain.documents import BindingView, PhoneNumberView, WabaView
 from intwa.domain.events import EVENT_ID_PATTERN, AnyEvent
 from intwa.domain.feed import DEFAULT_LIMIT, MAX_LIMIT
+from intwa.entrypoints.callback_views import CallbackInfoView, CallbackTestView, CallbackView
 
 SUCCESS = "Success"
 
@@ -47,6 +50,18 @@ EventLimit = Annotated[
         ge=1, le=MAX_LIMIT, description=f"At most this many events, 1-{MAX_LIMIT}", schema_extra={"type": "integer"}
     ),
 ]
+
+
+CallbackUrl = Annotated[
+    str,
+    KwargDefinition(
+        min_length=1,
+        max_length=MAX_URL_LENGTH,
+        description="An https:// URL whose host resolves to public internet addresses only, without a user name,"
+        " password or fragment; anything else is 42206",
+    ),
+]
+EventType = Annotated[str, KwargDefinition(enum=EVENT_TYPES)]
 
 
 class _Body(msgspec.Struct, rename="camel"):
@@ -89,6 +104,32 @@ class EventsRequest(AccountRequest):
 
     after: EventId = None
     limit: EventLimit = DEFAULT_LIMIT
+
+
+class CallbackSetRequest(AccountRequest):
+    """Set the account's callback URL and the event types sent to it; `rotateSecret` for a new secret."""
+
+    url: CallbackUrl
+    types: Annotated[
+        list[EventType] | None,
+        KwargDefinition(description="The event types to send; absent or null: every type. `test.ping` always"),
+    ] = None
+    rotate_secret: Annotated[
+        bool,
+        KwargDefinition(description="true: a new secret, shown once; the old one signs too for 24 hours"),
+    ] = False
+
+
+class CallbackInfoRequest(AccountRequest):
+    """Ask for the account's callback and how its deliveries stand."""
+
+
+class CallbackDeleteRequest(AccountRequest):
+    """Delete the account's callback."""
+
+
+class CallbackTestRequest(AccountRequest):
+    """Send a `test.ping` to the account's callback now."""
 
 
 class BindingEnvelope(msgspec.Struct, kw_only=True):
@@ -140,6 +181,24 @@ class EventsAnswer(msgspec.Struct, kw_only=True):
     code: int = 0
     message: str = SUCCESS
     data: EventFeedAnswer
+
+
+class CallbackEnvelope(msgspec.Struct, kw_only=True):
+    code: int = 0
+    message: str = SUCCESS
+    data: CallbackView
+
+
+class CallbackInfoEnvelope(msgspec.Struct, kw_only=True):
+    code: int = 0
+    message: str = SUCCESS
+    data: CallbackInfoView
+
+
+class CallbackTestEnvelope(msgspec.Struct, kw_only=True):
+    code: int = 0
+    message: str = SUCCESS
+    data: CallbackTestView
 
 
 class ErrorEnvelope(msgspec.Struct):

@@ -8,6 +8,7 @@ from intwa.adapters.provider.counting import CountingProvider
 from intwa.container import Container
 from intwa.domain.accounts import Authenticate
 from intwa.domain.bindings import BindPhoneNumber, UnbindPhoneNumber
+from intwa.domain.callbacks.manage import DeleteCallback, PingCallback, SetCallback, ShowCallback
 from intwa.domain.feed import ReadEvents
 from intwa.domain.ports import Storage
 from intwa.domain.queries import ListPhoneNumbers, ListWabas
@@ -33,14 +34,18 @@ class Services:
         "authenticate",
         "background_sync",
         "bind_phone_number",
+        "delete_callback",
         "http_stats",
         "limit_requests",
         "list_phone_numbers",
         "list_wabas",
         "max_body_bytes",
+        "ping_callback",
         "provider",
         "read_events",
+        "set_callback",
         "settings",
+        "show_callback",
         "snapshots",
         "storage",
         "unbind_phone_number",
@@ -58,6 +63,10 @@ class Services:
     provider: CountingProvider
     snapshots: Snapshots
     background_sync: BackgroundSync
+    set_callback: SetCallback
+    show_callback: ShowCallback
+    delete_callback: DeleteCallback
+    ping_callback: PingCallback
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -78,6 +87,10 @@ class Services:
         self.background_sync = await resolve(container.background_sync)
         self.apply_webhook = await resolve(container.apply_webhook)
         self.read_events = await resolve(container.read_events)
+        self.set_callback = await resolve(container.set_callback)
+        self.show_callback = await resolve(container.show_callback)
+        self.delete_callback = await resolve(container.delete_callback)
+        self.ping_callback = await resolve(container.ping_callback)
 
     def provide(self) -> Services:
         """This object, as the value of the `services` dependency."""
