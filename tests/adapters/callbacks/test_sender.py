@@ -21,10 +21,11 @@ from intwa import __version__
 from intwa.adapters.callbacks.sender import HttpCallbackSender, open_callback_sender, retry_after_seconds
 from intwa.adapters.clock import SystemClock
 from intwa.domain.callbacks.models import RETRY_AFTER_CAP_SECONDS, DeliveryOutcome
-from intwa.domain.callbacks.ping import new_event_id, ping_event_body
+from intwa.domain.callbacks.ping import ping_event_body
 from intwa.domain.callbacks.signing import WebhookSecret
 from intwa.domain.callbacks.targets import CallbackUrlRules
 from intwa.domain.errors import CallbackUrlNotAllowed
+from intwa.domain.events import new_event_id
 from tests.callback_receiver import Answer, Receiver, StubResolver, running_receiver, unused_port
 
 LOCAL = CallbackUrlRules(allow_http=True, allow_private_targets=True)
