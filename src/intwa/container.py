@@ -22,8 +22,10 @@ from intwa.adapters.rate_limit.sqlite import open_sqlite_rate_limiter
 from intwa.adapters.storage.postgres import PostgresStorage, open_postgres_pool
 from intwa.adapters.storage.read_cache import ReadCachingStorage
 from intwa.adapters.storage.sqlite import SqliteStorage, open_sqlite_database
+from intwa.adapters.wake_up import WakeUp
 from intwa.domain.accounts import AccountAdministration, Authenticate
 from intwa.domain.bindings import BindPhoneNumber, ListBindings, UnbindPhoneNumber
+from intwa.domain.feed import ReadEvents
 from intwa.domain.history import ListHistory
 from intwa.domain.queries import ListPhoneNumbers, ListWabas
 from intwa.domain.rate_limits import LimitRequests
@@ -56,10 +58,12 @@ class Container(containers.DeclarativeContainer):
         open_sqlite_database, settings.provided.storage.sqlite_path, create=creates_database
     )
     postgres_database = providers.Resource(open_postgres_pool, settings.provided.storage.postgres_dsn)
+    # Woken after a transaction that wrote customer events commits: a deliverer in this process starts at once.
+    events_written = providers.Singleton(WakeUp)
     database_storage = providers.Selector(
         settings.provided.storage.backend,
-        sqlite=providers.Singleton(SqliteStorage, sqlite_database),
-        postgres=providers.Singleton(PostgresStorage, postgres_database),
+        sqlite=providers.Singleton(SqliteStorage, sqlite_database, clock=clock, events_written=events_written),
+        postgres=providers.Singleton(PostgresStorage, postgres_database, clock=clock, events_written=events_written),
     )
     storage = providers.Singleton(ReadCachingStorage, database_storage, max_age_seconds=MEMORY_MAX_AGE_SECONDS)
 
@@ -120,6 +124,9 @@ class Container(containers.DeclarativeContainer):
     list_history = providers.Singleton(ListHistory, storage)
     apply_webhook = providers.Singleton(
         ApplyWebhook, storage, snapshots, clock, retention_days=settings.provided.events.retention_days
+    )
+    read_events = providers.Singleton(
+        ReadEvents, storage, clock, retention_days=settings.provided.events.retention_days
     )
 
 

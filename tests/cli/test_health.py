@@ -9,8 +9,8 @@ from typing import Literal
 import pytest
 
 from intwa.adapters.provider.fake import FakeProvider
+from intwa.domain.documents import HealthIssueView
 from intwa.entrypoints.cli.render import issue_cell, shortened
-from intwa.entrypoints.views import HealthIssueView
 from tests.cli.conftest import Intwa
 from tests.conftest import OTHER_WABA_ID, OTHER_WABA_PHONE_ID, PHONE_ID, SECOND_PHONE_ID, WABA_ID
 from tests.health_examples import NAME_NOT_APPROVED, PAYMENT_ERROR, PAYMENT_ISSUE, write_data_with_health

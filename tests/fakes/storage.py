@@ -9,9 +9,11 @@ from datetime import UTC, datetime
 
 import msgspec
 
+from intwa.adapters.wake_up import WakeUp
 from intwa.domain.accounts import retire_old_keys
 from intwa.domain.binding_conflicts import check_binding_conflicts
 from intwa.domain.errors import AccountAlreadyExists, AccountNotFound, BindingNotFound, StorageUnavailable
+from intwa.domain.events import EventDraft, account_update_event, binding_event, issue, snapshot_events
 from intwa.domain.history import changes_on_replace, with_review_status
 from intwa.domain.models import (
     Account,
@@ -20,10 +22,11 @@ from intwa.domain.models import (
     Binding,
     Change,
     ChangeSource,
+    CustomerEvent,
     WabaSnapshot,
     WebhookEvent,
 )
-from intwa.domain.ports import SchemaState
+from intwa.domain.ports import Clock, EventsWritten, SchemaState
 
 
 class _OwnedWaba(msgspec.Struct, frozen=True):
@@ -43,7 +46,11 @@ class InMemoryStorage:
     database: they share its refresh locks and sync claims.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, clock: Clock | None = None, events_written: EventsWritten | None = None) -> None:
+        self._clock = clock
+        self.events_written = events_written or WakeUp()
+        self.events: list[CustomerEvent] = []  # in the order written: the feed's order
+        self.event_sequences: dict[str, int] = {}
         self.accounts: dict[str, Account] = {}
         self.key_hashes: dict[str, tuple[str, datetime | None]] = {}  # key hash -> account name, valid until
         self.wabas: dict[str, _OwnedWaba] = {}
@@ -108,7 +115,7 @@ class InMemoryStorage:
         self.key_hashes[key_hash] = (name, None)
         return old.last_valid()
 
-    async def add_binding(self, binding: Binding, snapshot: WabaSnapshot) -> Binding:
+    async def add_binding(self, binding: Binding, snapshot: WabaSnapshot, *, source: ChangeSource = "bind") -> Binding:
         if snapshot.waba.id != binding.waba_id:
             raise ValueError(f"the snapshot of WABA `{snapshot.waba.id}` cannot go with WABA `{binding.waba_id}`")
         self._account(binding.account_name)
@@ -119,14 +126,19 @@ class InMemoryStorage:
             phone_binding=self.bindings.get(binding.phone_number_id),
             waba_owner=self._owner(binding.waba_id),
         )
+        created = existing is None
         if existing is None:
             existing = msgspec.structs.replace(binding, bound_at=binding.bound_at.astimezone(UTC))
             self.wabas.setdefault(binding.waba_id, _OwnedWaba(binding.account_name, existing.bound_at))
             self.bindings[binding.phone_number_id] = existing
-        self._replace_snapshot(snapshot, "bind")
+        self._replace_snapshot(snapshot, source)
+        if created:
+            self._write_events([binding_event(existing, created=True, source=source, at=self._now())])
         return existing
 
-    async def remove_binding(self, account_name: str, waba_id: str, phone_number_id: str) -> Binding:
+    async def remove_binding(
+        self, account_name: str, waba_id: str, phone_number_id: str, *, source: ChangeSource = "request"
+    ) -> Binding:
         binding = self.bindings.get(phone_number_id)
         if binding is None or (binding.account_name, binding.waba_id) != (account_name, waba_id):
             raise BindingNotFound(
@@ -136,6 +148,7 @@ class InMemoryStorage:
         if not any(other.waba_id == waba_id for other in self.bindings.values()):
             del self.wabas[waba_id]
             self.snapshots.pop(waba_id, None)
+        self._write_events([binding_event(binding, created=False, source=source, at=self._now())])
         return binding
 
     async def find_binding(self, phone_number_id: str) -> Binding | None:
@@ -174,11 +187,12 @@ class InMemoryStorage:
     ) -> list[Change]:
         stored = self.snapshots.get(waba_id)
         update = None if stored is None else with_review_status(stored, review_status, at.astimezone(UTC), source)
-        if update is None:
+        if stored is None or update is None:
             return []
         updated, changes = update
         self.snapshots[waba_id] = updated
         self.history.extend(changes)
+        self._write_events(snapshot_events(self.wabas[waba_id].account_name, stored, updated, changes))
         return changes
 
     @asynccontextmanager
@@ -208,6 +222,10 @@ class InMemoryStorage:
             return False
         received_at = event.received_at.astimezone(UTC)
         self.webhook_events[event.fingerprint] = msgspec.structs.replace(event, received_at=received_at)
+        owner = None if event.waba_id is None else self._owner(event.waba_id)
+        draft = None if owner is None else account_update_event(owner, event)
+        if draft is not None:
+            self._write_events([draft])
         return True
 
     async def list_webhook_events(self, waba_id: str | None = None) -> list[WebhookEvent]:
@@ -222,18 +240,52 @@ class InMemoryStorage:
         self.webhook_events = kept
         return pruned
 
+    async def read_events(
+        self, account_name: str, *, after: str | None, limit: int, since: datetime
+    ) -> list[CustomerEvent] | None:
+        kept = [event for event in self.events if event.account_name == account_name and event.created_at >= since]
+        start = 0
+        if after is not None:
+            ids = [event.id for event in kept]
+            if after not in ids:
+                return None
+            start = ids.index(after) + 1
+        return kept[start : start + limit]
+
+    async def prune_events(self, before: datetime) -> int:
+        kept = [event for event in self.events if event.created_at >= before]
+        pruned = len(self.events) - len(kept)
+        self.events = kept
+        return pruned
+
     def _replace_snapshot(self, snapshot: WabaSnapshot, source: ChangeSource) -> list[Change]:
         """Store a bound WABA's snapshot and record its changes against the stored one, as SQLite does."""
-        if snapshot.waba.id not in self.wabas:
+        owned = self.wabas.get(snapshot.waba.id)
+        if owned is None:
             return []
         snapshot = _in_utc(snapshot)
-        replacement = changes_on_replace(self.snapshots.get(snapshot.waba.id), snapshot, source)
+        stored = self.snapshots.get(snapshot.waba.id)
+        replacement = changes_on_replace(stored, snapshot, source)
         if replacement is None:
             return []
         snapshot, changes = replacement
         self.snapshots[snapshot.waba.id] = snapshot
         self.history.extend(changes)
+        if stored is not None:
+            self._write_events(snapshot_events(owned.account_name, stored, snapshot, changes))
         return changes
+
+    def _write_events(self, drafts: list[EventDraft]) -> None:
+        """Number the drafts of one WABA after its last event and keep them; then wake whoever waits for events."""
+        if not drafts:
+            return
+        waba_id = drafts[0].data.waba_id
+        last = self.event_sequences[waba_id] = self.event_sequences.get(waba_id, 0) + len(drafts)
+        self.events.extend(issue(drafts, first_sequence=last - len(drafts) + 1, now=self._now()))
+        self.events_written.notify()
+
+    def _now(self) -> datetime:
+        return datetime.now(UTC) if self._clock is None else self._clock.now()
 
     def _account(self, name: str) -> Account:
         account = self.accounts.get(name)
@@ -260,8 +312,8 @@ class StorageWithOutage(InMemoryStorage):
     disk: reads go on answering), or every call (the connection is lost). `failed` counts the failures.
     """
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, *, clock: Clock | None = None) -> None:
+        super().__init__(clock=clock)
         self._failing = 0
         self._writes_only = False
         self.failed = 0

@@ -63,8 +63,9 @@ async def test_every_account_endpoint_is_served_directly_by_a_named_function(con
         "/intwa-api/whatsapp/account/unbind": account_api.unbind,
         "/intwa-api/whatsapp/account/phoneInfo": account_api.phone_info,
         "/intwa-api/whatsapp/account/wabaInfo": account_api.waba_info,
+        "/intwa-api/whatsapp/account/events": account_api.events,
     }
-    assert [fn.__qualname__ for fn in served.values()] == ["bind", "unbind", "phone_info", "waba_info"]
+    assert [fn.__qualname__ for fn in served.values()] == ["bind", "unbind", "phone_info", "waba_info", "events"]
 
 
 @pytest.mark.parametrize("setting", APP_LEVEL_SETTINGS, ids=str)

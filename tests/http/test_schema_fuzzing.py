@@ -44,6 +44,7 @@ from schemathesis.specs.openapi.checks import (
 from intwa.container import build_container
 from intwa.domain import validation
 from intwa.domain.errors import InvalidField
+from intwa.domain.events import EVENT_ID_PATTERN
 from intwa.domain.webhooks.signature import SIGNATURE_HEADER
 from intwa.entrypoints.composition import resolve
 from intwa.entrypoints.http.app import create_app
@@ -69,6 +70,8 @@ WEBHOOK = "/intwa-api/whatsapp/webhook"
 # are known only when it is sent: `FuzzedApi.send` replaces them.
 TEST_ACCOUNT_KEY = "Bearer the-test-account-key"
 SIGN_ME = "sha256=sign-me"
+# A well-formed `after` names an event of the test account, or the feed would refuse it (40000) though it fits.
+TEST_ACCOUNT_EVENT = "evt_0000000000000000000000TEST"
 
 CONFIG = SchemathesisConfig.from_dict(
     {
@@ -93,14 +96,17 @@ CHECKS = [
 
 
 class FuzzedApi:
-    """The app behind Litestar's test client, and the test account's key."""
+    """The app behind Litestar's test client, the test account's key and one of its events."""
 
-    def __init__(self, client: TestClient[Any], api_key: str) -> None:
+    def __init__(self, client: TestClient[Any], api_key: str, event_id: str) -> None:
         self.client = client
         self.api_key = api_key
+        self.event_id = event_id
 
     def send(self, case: schemathesis.Case) -> httpx.Response:
         request = case.as_transport_kwargs(base_url=str(self.client.base_url))
+        if isinstance(request.get("json"), dict) and request["json"].get("after") == TEST_ACCOUNT_EVENT:
+            request["json"]["after"] = self.event_id
         content = json.dumps(request["json"]).encode() if "json" in request else request.get("data")
         if isinstance(content, str):
             content = content.encode()
@@ -115,8 +121,11 @@ class FuzzedApi:
         )
 
 
-async def _seed(settings: Settings) -> str:
-    """A migrated database: the test account with a bound WABA, another account with another WABA."""
+async def _seed(settings: Settings) -> tuple[str, str]:
+    """A migrated database: the test account with a bound WABA, another account with another WABA.
+
+    Returns the test account's key and the id of its first event.
+    """
     container = build_container(settings)
     try:
         await (await resolve(container.storage)).migrate()
@@ -126,7 +135,8 @@ async def _seed(settings: Settings) -> str:
         await accounts.create(OTHER_ACCOUNT)
         await bind(ACCOUNT, WABA_ID, PHONE_ID)
         await bind(OTHER_ACCOUNT, OTHER_WABA_ID, OTHER_WABA_PHONE_ID)
-        return api_key
+        read_events = await resolve(container.read_events)
+        return api_key, (await read_events(ACCOUNT)).events[0].id
     finally:
         await resolve(container.shutdown_resources)
 
@@ -145,9 +155,9 @@ def fuzzed_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FuzzedApi]:
         WEBHOOK__VERIFY_TOKEN=VERIFY_TOKEN,
         LOGGING__LEVEL="CRITICAL",
     )
-    api_key = asyncio.run(_seed(settings))
+    api_key, event_id = asyncio.run(_seed(settings))
     with TestClient(app=create_app(build_container(settings)), raise_server_exceptions=False) as client:
-        yield FuzzedApi(client, api_key)
+        yield FuzzedApi(client, api_key, event_id)
 
 
 def _served_document() -> dict[str, Any]:
@@ -177,6 +187,8 @@ def _steer(case: schemathesis.Case, auth: int, name: int, waba: int, phone: int)
                 case.body["accountName"] = ACCOUNT
             if "wabaId" in case.body and waba < 6:
                 case.body["wabaId"] = (WABA_ID, WABA_ID, WABA_ID, OTHER_WABA_ID, UNKNOWN_WABA_ID, WABA_ID)[waba]
+            if isinstance(case.body.get("after"), str) and re.fullmatch(EVENT_ID_PATTERN, case.body["after"]):
+                case.body["after"] = TEST_ACCOUNT_EVENT
             if "phoneNumberId" in case.body and phone < 6:
                 # Unbind never gets the first phone number, so that the WABA stays bound for phoneInfo.
                 phones = (

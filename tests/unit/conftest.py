@@ -23,8 +23,8 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-async def storage() -> InMemoryStorage:
-    storage = InMemoryStorage()
+async def storage(clock: FakeClock) -> InMemoryStorage:
+    storage = InMemoryStorage(clock=clock)
     await storage.migrate()
     return storage
 

@@ -7,7 +7,7 @@ import asyncio
 from intwa.domain import validation
 from intwa.domain.binding_conflicts import check_binding_conflicts, phone_number_not_in_waba
 from intwa.domain.errors import PhoneNumberMismatch
-from intwa.domain.models import Binding
+from intwa.domain.models import Binding, ChangeSource
 from intwa.domain.ports import Clock, MetaProvider, Storage
 from intwa.domain.snapshots import Snapshots
 
@@ -22,9 +22,19 @@ class BindPhoneNumber:
         self._clock = clock
 
     async def __call__(
-        self, account_name: str, waba_id: str, phone_number_id: str, phone_number: str | None = None
+        self,
+        account_name: str,
+        waba_id: str,
+        phone_number_id: str,
+        phone_number: str | None = None,
+        *,
+        source: ChangeSource = "bind",
     ) -> Binding:
-        """The stored binding. Binding the same phone number to the same account again changes nothing."""
+        """The stored binding. Binding the same phone number to the same account again changes nothing.
+
+        `source` is what the history and the customer events say brought it: `bind` for a customer's,
+        `operator` for an operator's.
+        """
         validation.meta_id(waba_id, "wabaId")
         validation.meta_id(phone_number_id, "phoneNumberId")
         digits = None if phone_number is None else validation.phone_number(phone_number)
@@ -51,7 +61,7 @@ class BindPhoneNumber:
             phone_number=digits or display_digits,
             bound_at=self._clock.now(),
         )
-        return await self._storage.add_binding(binding, snapshot)
+        return await self._storage.add_binding(binding, snapshot, source=source)
 
     async def _check_not_bound_elsewhere(self, account_name: str, waba_id: str, phone_number_id: str) -> Binding | None:
         """Refuse early, before asking Meta, what the store would refuse anyway; the existing binding if any."""
@@ -63,15 +73,21 @@ class BindPhoneNumber:
 
 
 class UnbindPhoneNumber:
-    """Remove an account's binding of a phone number; the WABA is released with its last one (SPEC §3.6)."""
+    """Remove an account's binding of a phone number; the WABA is released with its last one (SPEC §3.6).
+
+    Its `binding.removed` event says what brought it: `request` for a customer's unbind, `operator` for an
+    operator's.
+    """
 
     def __init__(self, storage: Storage) -> None:
         self._storage = storage
 
-    async def __call__(self, account_name: str, waba_id: str, phone_number_id: str) -> Binding:
+    async def __call__(
+        self, account_name: str, waba_id: str, phone_number_id: str, *, source: ChangeSource = "request"
+    ) -> Binding:
         validation.meta_id(waba_id, "wabaId")
         validation.meta_id(phone_number_id, "phoneNumberId")
-        return await self._storage.remove_binding(account_name, waba_id, phone_number_id)
+        return await self._storage.remove_binding(account_name, waba_id, phone_number_id, source=source)
 
 
 class ListBindings:

@@ -29,8 +29,9 @@ _PHONE_FIELDS: tuple[tuple[TrackedField, str], ...] = (
 def changes_between(old: WabaSnapshot | None, new: WabaSnapshot, *, at: datetime, source: ChangeSource) -> list[Change]:
     """Every tracked field whose value differs, WABA first, then phones in the new snapshot's order.
 
-    A first snapshot records nothing, and neither does a phone number that appears or disappears:
-    history is about changes of what was already known.
+    A phone number that appears is recorded as `phoneNumber` from null to its id, in its place; one that
+    disappears from its id to null, after the others, in the old snapshot's order. A first snapshot records
+    nothing: history is about changes of what was already known.
     """
     if old is None:
         return []
@@ -41,9 +42,12 @@ def changes_between(old: WabaSnapshot | None, new: WabaSnapshot, *, at: datetime
         )
     known = {phone.id: phone for phone in old.phone_numbers}
     for phone in new.phone_numbers:
-        before = known.get(phone.id)
-        if before is not None:
+        before = known.pop(phone.id, None)
+        if before is None:
+            changes.append(Change(at, new.waba.id, phone.id, "phoneNumber", None, phone.id, source))
+        else:
             changes.extend(_phone_changes(new.waba.id, before, phone, at, source))
+    changes.extend(Change(at, new.waba.id, gone.id, "phoneNumber", gone.id, None, source) for gone in known.values())
     return changes
 
 

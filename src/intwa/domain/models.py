@@ -159,8 +159,9 @@ class WabaUsage(msgspec.Struct, frozen=True):
         return max(self.call_count, self.total_cputime, self.total_time)
 
 
-ChangeSource = Literal["bind", "request", "sync", "webhook"]
-"""What brought a change: a bind, a customer's request, the background or CLI sync, or a Meta webhook."""
+ChangeSource = Literal["bind", "request", "sync", "webhook", "operator"]
+"""What brought a change: a customer's bind, a customer's request (an unbind, a read that refreshed), the
+background or CLI sync, a Meta webhook, or an operator's bind or unbind (CLI)."""
 
 TrackedField = Literal[
     "status",
@@ -173,7 +174,9 @@ TrackedField = Literal[
     "canSendMessage",
     "nameStatus",
     "accessible",
+    "phoneNumber",
 ]
+"""A tracked field. `phoneNumber` is a number added to the WABA (old null, new its id) or removed (the reverse)."""
 
 
 class Change(msgspec.Struct, frozen=True):
@@ -202,3 +205,19 @@ class WebhookEvent(msgspec.Struct, frozen=True):
     event: str | None
     payload: str
     fingerprint: str
+
+
+class CustomerEvent(msgspec.Struct, frozen=True):
+    """A customer event as stored (SPEC §3.10): whom it is for, its place in its WABA's sequence, and its document.
+
+    `document` is the event's JSON as it was written, answered by the feed and delivered by callbacks as is;
+    `created_at` is when it was written, from which it is kept `events.retention_days`.
+    """
+
+    id: str
+    account_name: str
+    waba_id: str
+    sequence: int
+    type: str
+    created_at: datetime
+    document: bytes

@@ -13,6 +13,7 @@ from intwa.domain.models import (
     Binding,
     Change,
     ChangeSource,
+    CustomerEvent,
     PhoneNumber,
     Waba,
     WabaSnapshot,
@@ -28,6 +29,23 @@ class Clock(Protocol):
 
     def timestamp(self) -> float:
         """The current time as POSIX seconds: `now()` for the hot path's comparisons, without a datetime."""
+        ...
+
+
+class EventsWritten(Protocol):
+    """An in-process wake-up for whatever delivers customer events (SPEC §3.10).
+
+    The storage notifies it after a transaction that wrote events has committed, never before and never
+    for one that rolled back, so a dispatcher in the same process can start at once instead of at its next
+    poll. Other processes and instances are not woken: they poll.
+    """
+
+    def notify(self) -> None:
+        """Say that events were written and committed; a waiter wakes, or the next wait returns at once."""
+        ...
+
+    async def wait(self, timeout: float) -> bool:  # noqa: ASYNC109 - a bounded wait is what polls fall back on
+        """Wait at most `timeout` seconds for a notification; True when there was one since the last that woke."""
         ...
 
 
@@ -146,19 +164,25 @@ class Storage(Protocol):
         ...
 
     # bindings
-    async def add_binding(self, binding: Binding, snapshot: WabaSnapshot) -> Binding:
+    async def add_binding(self, binding: Binding, snapshot: WabaSnapshot, *, source: ChangeSource = "bind") -> Binding:
         """Store a binding and the WABA's snapshot in one transaction.
 
         Returns the stored binding: the existing one when the same (account, WABA, phone number) is
         bound already. Raises `PhoneNumberBoundToAnotherAccount` when the phone number is bound to
         another account (checked first, so racing binds of one number get it), else
         `WabaBoundToAnotherAccount` when the WABA is. Changes against a snapshot already stored are
-        recorded in the history with source `bind`, as `save_snapshot` does.
+        recorded in the history with `source`, as `save_snapshot` does, and a new binding writes a
+        `binding.created` event after their events, all in the same transaction.
         """
         ...
 
-    async def remove_binding(self, account_name: str, waba_id: str, phone_number_id: str) -> Binding:
-        """Remove a binding; the WABA is released with its last binding. `BindingNotFound` if none."""
+    async def remove_binding(
+        self, account_name: str, waba_id: str, phone_number_id: str, *, source: ChangeSource = "request"
+    ) -> Binding:
+        """Remove a binding and write its `binding.removed` event; the WABA is released with its last binding.
+
+        `BindingNotFound` if there is none.
+        """
         ...
 
     async def find_binding(self, phone_number_id: str) -> Binding | None:
@@ -193,7 +217,7 @@ class Storage(Protocol):
         ...
 
     async def save_snapshot(self, snapshot: WabaSnapshot, source: ChangeSource) -> list[Change]:
-        """Replace the WABA's snapshot and record what changed, in one transaction.
+        """Replace the WABA's snapshot, record what changed and write its customer events, in one transaction.
 
         The changes are computed against the snapshot stored at that moment (`history.changes_between`),
         so racing writers never record one change twice. A snapshot older than the stored one (a slow
@@ -205,7 +229,10 @@ class Storage(Protocol):
     async def set_waba_review_status(
         self, waba_id: str, review_status: str, at: datetime, source: ChangeSource
     ) -> list[Change]:
-        """Set the review status in the WABA's snapshot and record the change; `[]` if unchanged or unbound."""
+        """Set the review status in the WABA's snapshot, record the change and write its `waba.updated` event.
+
+        `[]` and nothing written if it is unchanged or the WABA is unbound.
+        """
         ...
 
     def lock_refresh(self, waba_id: str) -> AbstractAsyncContextManager[WabaSnapshot | None]:
@@ -231,7 +258,11 @@ class Storage(Protocol):
 
     # webhooks
     async def record_webhook_event(self, event: WebhookEvent) -> bool:
-        """Keep a webhook event; False when one with the same fingerprint is recorded already."""
+        """Keep a webhook event; False when one with the same fingerprint is recorded already.
+
+        An `account_update` kept for a WABA bound at that moment also writes its `waba.account_update`
+        customer event for the WABA's account, in the same transaction; a redelivery writes nothing.
+        """
         ...
 
     async def list_webhook_events(self, waba_id: str | None = None) -> list[WebhookEvent]:
@@ -244,6 +275,23 @@ class Storage(Protocol):
         Events are kept `events.retention_days` (SPEC §3.9); the oldest go first, so pruning that stops
         half-way leaves no gap in what is kept.
         """
+        ...
+
+    # customer events (SPEC §3.10); each is written in the transaction of what caused it
+    async def read_events(
+        self, account_name: str, *, after: str | None, limit: int, since: datetime
+    ) -> list[CustomerEvent] | None:
+        """At most `limit` of the account's events written at or after `since`, in the order they were written.
+
+        Those after the event `after`, or from the oldest without it. None when `after` is not an event of this
+        account written at or after `since` (unknown, another account's, or older): the two are not told apart.
+        The order is the one in which the events committed, so a reader that goes on from the last event it
+        read never misses one that commits later.
+        """
+        ...
+
+    async def prune_events(self, before: datetime) -> int:
+        """Delete the customer events written before `before`, oldest first; returns how many."""
         ...
 
 

@@ -222,12 +222,30 @@ async def test_saving_the_same_changed_snapshot_twice_records_its_changes_once(s
     assert len(recorded) == 1
 
 
-async def test_a_snapshot_that_only_gains_or_loses_phone_numbers_records_nothing(storage: Storage) -> None:
+async def test_a_phone_number_added_to_or_removed_from_a_waba_is_recorded_as_phone_number(storage: Storage) -> None:
     await bound(storage, snapshot(WABA, PHONE))
 
-    assert await storage.save_snapshot(snapshot(WABA, PHONE, SECOND_PHONE, fetched_at=at(60)), "sync") == []
-    assert await storage.save_snapshot(snapshot(WABA, SECOND_PHONE, fetched_at=at(120)), "sync") == []
-    assert await storage.list_history() == []
+    added = await storage.save_snapshot(snapshot(WABA, PHONE, SECOND_PHONE, fetched_at=at(60)), "sync")
+    removed = await storage.save_snapshot(snapshot(WABA, SECOND_PHONE, fetched_at=at(120)), "webhook")
+
+    assert added == [Change(at(60), WABA, SECOND_PHONE, "phoneNumber", None, SECOND_PHONE, "sync")]
+    assert removed == [Change(at(120), WABA, PHONE, "phoneNumber", PHONE, None, "webhook")]
+    assert await storage.list_history() == [*added, *removed]
+
+
+async def test_numbers_added_are_recorded_in_their_place_and_numbers_removed_last(storage: Storage) -> None:
+    await bound(storage, snapshot(WABA, PHONE, SECOND_PHONE))
+    replaced = changed(
+        snapshot(WABA, OTHER_PHONE, SECOND_PHONE, fetched_at=at(60)), SECOND_PHONE, at(60), status="FLAGGED"
+    )
+
+    changes = await storage.save_snapshot(replaced, "sync")
+
+    assert [(change.phone_number_id, change.field, change.old, change.new) for change in changes] == [
+        (OTHER_PHONE, "phoneNumber", None, OTHER_PHONE),
+        (SECOND_PHONE, "status", "CONNECTED", "FLAGGED"),
+        (PHONE, "phoneNumber", PHONE, None),
+    ]
 
 
 async def test_a_changed_snapshot_of_an_unbound_waba_is_neither_stored_nor_recorded(storage: Storage) -> None:

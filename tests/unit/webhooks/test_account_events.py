@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -150,6 +151,44 @@ async def test_events_older_than_the_retention_are_deleted(
     await apply_webhook(account_event("MM_LITE_TERMS_SIGNED"))
 
     assert [e.event for e in await storage.list_webhook_events()] == ["MM_LITE_TERMS_SIGNED"]
+    # The customer events too: the bind's and the first update's are gone, the second update's is kept.
+    assert [event.type for event in storage.events] == ["waba.account_update"]
+    assert json.loads(storage.events[0].document)["data"]["event"] == "MM_LITE_TERMS_SIGNED"
+
+
+async def test_an_account_update_becomes_a_customer_event_with_metas_value_as_received(
+    apply_webhook: ApplyWebhook, storage: InMemoryStorage, clock: FakeClock
+) -> None:
+    restriction = {"restriction_type": "RESTRICTED_BIZ_INITIATED_MESSAGING", "expiration": 1764322230}
+    body = account_event("ACCOUNT_RESTRICTION", restriction_info=[restriction])
+
+    await apply_webhook(body)
+    await apply_webhook(body)  # Meta's redelivery
+    await apply_webhook.drain()
+
+    account_updates = [event for event in storage.events if event.type == "waba.account_update"]
+    assert len(account_updates) == 1
+    document = json.loads(account_updates[0].document)
+    assert document["timestamp"] == clock.now().isoformat().replace("+00:00", "Z")
+    assert document["data"] == {
+        "accountName": "IW0001",
+        "wabaId": META_WABA_ID,
+        "sequence": 2,
+        "source": "webhook",
+        "event": "ACCOUNT_RESTRICTION",
+        "value": json.loads(body)["entry"][0]["changes"][0]["value"],
+    }
+
+
+async def test_a_partner_event_is_a_customer_event_of_the_wabas_account(
+    apply_webhook: ApplyWebhook, storage: InMemoryStorage
+) -> None:
+    await apply_webhook(account_event("PARTNER_REMOVED"))
+    await apply_webhook.drain()
+
+    [event] = [event for event in storage.events if event.type == "waba.account_update"]
+    assert (event.account_name, event.waba_id) == ("IW0001", META_WABA_ID)
+    assert json.loads(event.document)["data"]["value"]["waba_info"]["waba_id"] == META_WABA_ID
 
 
 # refreshes deferred while the WABA's refreshes wait

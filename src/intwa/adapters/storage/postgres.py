@@ -8,6 +8,7 @@ from datetime import datetime
 import asyncpg
 import msgspec
 
+from intwa.adapters.clock import SystemClock
 from intwa.adapters.storage import postgres_history as history
 from intwa.adapters.storage.postgres_coordination import PostgresCoordination
 from intwa.adapters.storage.postgres_database import (
@@ -17,6 +18,7 @@ from intwa.adapters.storage.postgres_database import (
     from_timestamptz,
     open_postgres_pool,
 )
+from intwa.adapters.storage.postgres_events import PostgresEvents
 from intwa.adapters.storage.postgres_migrations import apply_migrations, read_schema_state
 from intwa.adapters.storage.rows import (
     account_from_row,
@@ -31,9 +33,11 @@ from intwa.adapters.storage.rows import (
     webhook_event_parameters,
 )
 from intwa.adapters.storage.statements import PRUNE_BATCH_ROWS
+from intwa.adapters.wake_up import WakeUp
 from intwa.domain.accounts import retire_old_keys
 from intwa.domain.binding_conflicts import check_binding_conflicts
 from intwa.domain.errors import AccountAlreadyExists, AccountNotFound, BindingNotFound
+from intwa.domain.events import account_update_event, binding_event
 from intwa.domain.models import (
     Account,
     AccountSummary,
@@ -41,10 +45,11 @@ from intwa.domain.models import (
     Binding,
     Change,
     ChangeSource,
+    CustomerEvent,
     WabaSnapshot,
     WebhookEvent,
 )
-from intwa.domain.ports import SchemaState
+from intwa.domain.ports import Clock, EventsWritten, SchemaState
 
 __all__ = ["PostgresDatabase", "PostgresStorage", "open_postgres_pool"]
 
@@ -62,12 +67,17 @@ class PostgresStorage:
 
     Snapshot writes lock the WABA's row and compare against the snapshot stored under that lock
     (`postgres_history`), so racing writers, in this instance or in another, never record one change
-    twice. Refresh locks and sync claims are `PostgresCoordination`'s.
+    twice. Customer events are written in the transaction of what caused them (`PostgresEventWriter`), and
+    `events_written` hears of them once it has committed. Refresh locks and sync claims are
+    `PostgresCoordination`'s.
     """
 
-    def __init__(self, database: PostgresDatabase) -> None:
+    def __init__(
+        self, database: PostgresDatabase, *, clock: Clock | None = None, events_written: EventsWritten | None = None
+    ) -> None:
         self._database = database
         self._coordination = PostgresCoordination(database)
+        self._events = PostgresEvents(database, clock or SystemClock(), events_written or WakeUp())
 
     async def migrate(self) -> list[int]:
         """Create or upgrade the schema; returns the versions applied now."""
@@ -132,29 +142,35 @@ class PostgresStorage:
             await connection.execute(SQL.insert_api_key, key_hash, name, aware_utc(now))
         return old.last_valid()
 
-    async def add_binding(self, binding: Binding, snapshot: WabaSnapshot) -> Binding:
+    async def add_binding(self, binding: Binding, snapshot: WabaSnapshot, *, source: ChangeSource = "bind") -> Binding:
         """Store a binding, its WABA's ownership and the WABA's snapshot in one transaction.
 
         The schema refuses what conflicts; the refusal is then explained by what is committed, which
-        includes the racing bind that won: PostgreSQL makes a conflicting insert wait for it.
+        includes the racing bind that won: PostgreSQL makes a conflicting insert wait for it. A new
+        binding writes `binding.created` after the events of the changes its snapshot brings.
         """
         if snapshot.waba.id != binding.waba_id:
             raise ValueError(f"the snapshot of WABA `{snapshot.waba.id}` cannot go with WABA `{binding.waba_id}`")
         binding = msgspec.structs.replace(binding, bound_at=aware_utc(binding.bound_at))
         for _ in range(BIND_ATTEMPTS):
-            async with self._database.transaction() as connection:
+            async with self._events.writing() as (connection, events):
                 stored = await _insert_binding(connection, binding)
                 if stored is not None:
-                    await history.replace_snapshot(connection, snapshot, "bind")
-                    return stored
+                    await history.replace_snapshot(connection, snapshot, source, events)
+                    if stored is binding:
+                        await events.write([binding_event(stored, created=True, source=source, at=events.now)])
+            if stored is not None:
+                return stored
         raise RuntimeError(f"WABA `{binding.waba_id}` was released {BIND_ATTEMPTS} times while binding to it")
 
-    async def remove_binding(self, account_name: str, waba_id: str, phone_number_id: str) -> Binding:
-        """Remove a binding; the WABA and its snapshot go with its last binding. `BindingNotFound` if none.
+    async def remove_binding(
+        self, account_name: str, waba_id: str, phone_number_id: str, *, source: ChangeSource = "request"
+    ) -> Binding:
+        """Remove a binding and write `binding.removed`; the WABA and its snapshot go with its last binding.
 
-        The WABA's history and webhook events stay: history outlives bindings.
+        `BindingNotFound` if there is none. The WABA's history and events stay: history outlives bindings.
         """
-        async with self._database.transaction() as connection:
+        async with self._events.writing() as (connection, events):
             await connection.execute(_LOCK_ACCOUNT_WABA, waba_id, account_name)
             rows = await connection.fetch(SQL.delete_binding, phone_number_id, account_name, waba_id)
             if not rows:
@@ -162,7 +178,9 @@ class PostgresStorage:
                     f"account `{account_name}` has no binding of phone number `{phone_number_id}` in WABA `{waba_id}`"
                 )
             await connection.execute(SQL.delete_unbound_waba, waba_id, waba_id)
-        return binding_from_row(rows[0], from_timestamptz)
+            removed = binding_from_row(rows[0], from_timestamptz)
+            await events.write([binding_event(removed, created=False, source=source, at=events.now)])
+        return removed
 
     async def find_binding(self, phone_number_id: str) -> Binding | None:
         """The binding of a phone number, whichever account holds it."""
@@ -204,8 +222,8 @@ class PostgresStorage:
 
     async def save_snapshot(self, snapshot: WabaSnapshot, source: ChangeSource) -> list[Change]:
         """Replace the WABA's snapshot and record what changed; `[]` and nothing stored if it is unbound."""
-        async with self._database.transaction() as connection:
-            return await history.replace_snapshot(connection, snapshot, source)
+        async with self._events.writing() as (connection, events):
+            return await history.replace_snapshot(connection, snapshot, source, events)
 
     async def set_waba_review_status(
         self, waba_id: str, review_status: str, at: datetime, source: ChangeSource
@@ -214,8 +232,8 @@ class PostgresStorage:
 
         The snapshot keeps its fetch time: the rest of its data is no fresher than before.
         """
-        async with self._database.transaction() as connection:
-            return await history.set_review_status(connection, waba_id, review_status, at, source)
+        async with self._events.writing() as (connection, events):
+            return await history.set_review_status(connection, waba_id, review_status, at, source, events)
 
     def lock_refresh(self, waba_id: str) -> AbstractAsyncContextManager[WabaSnapshot | None]:
         """Hold the WABA's refresh lock, shared by every instance on this database; yields the stored snapshot."""
@@ -231,8 +249,13 @@ class PostgresStorage:
         return [change_from_row(row, from_timestamptz) for row in await self._database.fetch(sql, *arguments)]
 
     async def record_webhook_event(self, event: WebhookEvent) -> bool:
-        """Keep a webhook event; False when one with the same fingerprint is recorded already."""
-        inserted = await self._database.fetch(SQL.record_webhook_event, *webhook_event_parameters(event, aware_utc))
+        """Keep a webhook event, and its customer event if it has one; False when it is recorded already."""
+        async with self._events.writing() as (connection, events):
+            inserted = await connection.fetch(SQL.record_webhook_event, *webhook_event_parameters(event, aware_utc))
+            owner = await connection.fetchval(SQL.waba_owner, event.waba_id) if inserted else None
+            draft = account_update_event(owner, event) if owner is not None else None
+            if draft is not None:
+                await events.write([draft])
         return bool(inserted)
 
     async def list_webhook_events(self, waba_id: str | None = None) -> list[WebhookEvent]:
@@ -245,10 +268,23 @@ class PostgresStorage:
 
     async def prune_webhook_events(self, before: datetime) -> int:
         """Delete the webhook events received before `before`, oldest first, a batch per statement; how many."""
+        return await self._prune(SQL.prune_webhook_events, before)
+
+    async def read_events(
+        self, account_name: str, *, after: str | None, limit: int, since: datetime
+    ) -> list[CustomerEvent] | None:
+        """At most `limit` of the account's events written since `since`, after `after`; None for an unknown `after`."""
+        return await self._events.read(account_name, after=after, limit=limit, since=since)
+
+    async def prune_events(self, before: datetime) -> int:
+        """Delete the customer events written before `before`, oldest first, a batch per statement; how many."""
+        return await self._prune(SQL.prune_events, before)
+
+    async def _prune(self, statement: str, before: datetime) -> int:
         arguments = (aware_utc(before), PRUNE_BATCH_ROWS)
         pruned = 0
         while True:
-            deleted = len(await self._database.fetch(SQL.prune_webhook_events, *arguments))
+            deleted = len(await self._database.fetch(statement, *arguments))
             pruned += deleted
             if deleted < PRUNE_BATCH_ROWS:
                 return pruned

@@ -121,6 +121,31 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     # A rotated key may keep working until `valid_until`; NULL: until the next rotation.
     Migration(5, ("ALTER TABLE api_keys ADD COLUMN valid_until timestamptz",)),
+    # Customer events, as on SQLite. Transactions commit side by side here, so writers of one account's events
+    # take the account's advisory lock before they draw a `position` (`postgres_events`): positions then follow
+    # commit order within an account's feed. The document is `bytea`: the bytes as written, never re-encoded.
+    Migration(
+        6,
+        (
+            """CREATE TABLE customer_events (
+                position bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                event_id text COLLATE "C" NOT NULL UNIQUE,
+                account_name text COLLATE "C" NOT NULL,
+                waba_id text COLLATE "C" NOT NULL,
+                sequence bigint NOT NULL,
+                type text NOT NULL,
+                created_at timestamptz NOT NULL,
+                document bytea NOT NULL,
+                UNIQUE (waba_id, sequence)
+            )""",
+            "CREATE INDEX customer_events_by_account ON customer_events (account_name, position)",
+            "CREATE INDEX customer_events_by_time ON customer_events (created_at, position)",
+            """CREATE TABLE event_sequences (
+                waba_id text COLLATE "C" PRIMARY KEY,
+                last_sequence bigint NOT NULL
+            )""",
+        ),
+    ),
 )
 
 

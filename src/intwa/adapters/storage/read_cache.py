@@ -22,6 +22,7 @@ from intwa.domain.models import (
     Binding,
     Change,
     ChangeSource,
+    CustomerEvent,
     WabaSnapshot,
     WebhookEvent,
 )
@@ -236,6 +237,12 @@ class ReadCachingStorage:
     async def list_webhook_events(self, waba_id: str | None = None) -> list[WebhookEvent]:
         return await self._storage.list_webhook_events(waba_id)
 
+    async def read_events(
+        self, account_name: str, *, after: str | None, limit: int, since: datetime
+    ) -> list[CustomerEvent] | None:
+        # Never remembered: a consumer reads on from the last event it saw, and must see one just written.
+        return await self._storage.read_events(account_name, after=after, limit=limit, since=since)
+
     # writes: accounts and keys are rare, so they forget every key and account; bindings forget their WABA
     async def create_account(self, name: str, key_hash: str, now: datetime) -> Account:
         try:
@@ -257,15 +264,17 @@ class ReadCachingStorage:
         finally:
             self._forget_accounts()
 
-    async def add_binding(self, binding: Binding, snapshot: WabaSnapshot) -> Binding:
+    async def add_binding(self, binding: Binding, snapshot: WabaSnapshot, *, source: ChangeSource = "bind") -> Binding:
         try:
-            return await self._storage.add_binding(binding, snapshot)
+            return await self._storage.add_binding(binding, snapshot, source=source)
         finally:
             self._forget_binding(binding.account_name, binding.waba_id)
 
-    async def remove_binding(self, account_name: str, waba_id: str, phone_number_id: str) -> Binding:
+    async def remove_binding(
+        self, account_name: str, waba_id: str, phone_number_id: str, *, source: ChangeSource = "request"
+    ) -> Binding:
         try:
-            return await self._storage.remove_binding(account_name, waba_id, phone_number_id)
+            return await self._storage.remove_binding(account_name, waba_id, phone_number_id, source=source)
         finally:
             self._forget_binding(account_name, waba_id)
 
@@ -302,3 +311,6 @@ class ReadCachingStorage:
 
     async def prune_webhook_events(self, before: datetime) -> int:
         return await self._storage.prune_webhook_events(before)
+
+    async def prune_events(self, before: datetime) -> int:
+        return await self._storage.prune_events(before)

@@ -13,7 +13,16 @@ from typing import Any
 
 import msgspec
 
-from intwa.domain.models import Account, AccountSummary, ApiKeyOwner, Binding, Change, WabaSnapshot, WebhookEvent
+from intwa.domain.models import (
+    Account,
+    AccountSummary,
+    ApiKeyOwner,
+    Binding,
+    Change,
+    CustomerEvent,
+    WabaSnapshot,
+    WebhookEvent,
+)
 
 StoredTime = Callable[[datetime], Any]
 """An aware datetime as the dialect stores it."""
@@ -101,3 +110,22 @@ def webhook_event_from_row(row: Iterable[Any], read_time: ReadTime) -> WebhookEv
     """A recorded webhook event from the columns of the webhook event statements."""
     received_at, object_id, waba_id, field, event, payload, fingerprint = row
     return WebhookEvent(read_time(received_at), object_id, waba_id, field, event, payload, fingerprint)
+
+
+def event_parameters(event: CustomerEvent, stored_time: StoredTime) -> tuple[Any, ...]:
+    """The parameters of `insert_event`."""
+    return (
+        event.id,
+        event.account_name,
+        event.waba_id,
+        event.sequence,
+        event.type,
+        stored_time(event.created_at),
+        event.document,
+    )
+
+
+def event_from_row(row: Iterable[Any], read_time: ReadTime) -> CustomerEvent:
+    """A stored customer event from the columns of `account_events`."""
+    event_id, account_name, waba_id, sequence, type_, created_at, document = row
+    return CustomerEvent(event_id, account_name, waba_id, sequence, type_, read_time(created_at), bytes(document))

@@ -1,4 +1,4 @@
-"""The SQLite storage adapter: accounts, keys, bindings, snapshots and history in one WAL-mode file (SPEC §7)."""
+"""The SQLite storage adapter: accounts, keys, bindings, snapshots, history and events in one WAL file (SPEC §7)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 import aiosqlite
 import msgspec
 
+from intwa.adapters.clock import SystemClock
 from intwa.adapters.storage import sqlite_history as history
 from intwa.adapters.storage.rows import (
     account_from_row,
@@ -31,11 +32,14 @@ from intwa.adapters.storage.sqlite_database import (
     open_sqlite_database,
     utc_text,
 )
+from intwa.adapters.storage.sqlite_events import SqliteEvents
 from intwa.adapters.storage.sqlite_migrations import apply_migrations, read_schema_state
 from intwa.adapters.storage.statements import PRUNE_BATCH_ROWS
+from intwa.adapters.wake_up import WakeUp
 from intwa.domain.accounts import retire_old_keys
 from intwa.domain.binding_conflicts import check_binding_conflicts
 from intwa.domain.errors import AccountAlreadyExists, AccountNotFound, BindingNotFound
+from intwa.domain.events import account_update_event, binding_event
 from intwa.domain.models import (
     Account,
     AccountSummary,
@@ -43,10 +47,11 @@ from intwa.domain.models import (
     Binding,
     Change,
     ChangeSource,
+    CustomerEvent,
     WabaSnapshot,
     WebhookEvent,
 )
-from intwa.domain.ports import SchemaState
+from intwa.domain.ports import Clock, EventsWritten, SchemaState
 
 __all__ = ["SqliteDatabase", "SqliteStorage", "open_sqlite_database"]
 
@@ -56,12 +61,22 @@ class SqliteStorage:
 
     Snapshot writes compare against the snapshot they read on the writer inside their own immediate
     transaction (`sqlite_history`), so racing writers, in this process or in another, never record one
-    change twice. Refresh locks and sync claims are `SqliteCoordination`'s.
+    change twice. Customer events are written in the transaction of what caused them (`SqliteEventWriter`),
+    and `events_written` hears of them once it has committed. Refresh locks and sync claims are
+    `SqliteCoordination`'s.
     """
 
-    def __init__(self, database: SqliteDatabase, *, refresh_lease_seconds: float = LEASE_SECONDS) -> None:
+    def __init__(
+        self,
+        database: SqliteDatabase,
+        *,
+        refresh_lease_seconds: float = LEASE_SECONDS,
+        clock: Clock | None = None,
+        events_written: EventsWritten | None = None,
+    ) -> None:
         self._database = database
         self._coordination = SqliteCoordination(database, refresh_lease_seconds)
+        self._events = SqliteEvents(database, clock or SystemClock(), events_written or WakeUp())
 
     async def migrate(self) -> list[int]:
         """Create or upgrade the schema; returns the versions applied now."""
@@ -131,17 +146,17 @@ class SqliteStorage:
             await connection.execute(SQL.insert_api_key, (key_hash, name, utc_text(now)))
         return old.last_valid()
 
-    async def add_binding(self, binding: Binding, snapshot: WabaSnapshot) -> Binding:
+    async def add_binding(self, binding: Binding, snapshot: WabaSnapshot, *, source: ChangeSource = "bind") -> Binding:
         """Store a binding, its WABA's ownership and the WABA's snapshot in one transaction.
 
         The schema refuses what conflicts; the refusal is then explained by what the transaction sees.
         Changes against a snapshot stored already (another phone number of the WABA is bound) are
-        recorded with source `bind`.
+        recorded with `source`, and a new binding writes `binding.created` after their events.
         """
         if snapshot.waba.id != binding.waba_id:
             raise ValueError(f"the snapshot of WABA `{snapshot.waba.id}` cannot go with WABA `{binding.waba_id}`")
         bound_at = utc_text(binding.bound_at)
-        async with self._database.transaction() as connection:
+        async with self._events.writing() as (connection, events):
             try:
                 # Queued together; a WABA's first binding finds no snapshot stored, and is done in these three.
                 _, _, first_snapshot = await fetch_together(
@@ -150,29 +165,35 @@ class SqliteStorage:
                     (SQL.insert_binding, binding_parameters(binding, bound_at)),
                     history.insert_first_snapshot(snapshot),
                 )
-                stored = msgspec.structs.replace(binding, bound_at=from_utc_text(bound_at))
+                stored, created = msgspec.structs.replace(binding, bound_at=from_utc_text(bound_at)), True
             except sqlite3.IntegrityError:
                 existing = await _binding_in_the_way(connection, binding)
                 if existing is None:
                     raise  # no conflict the domain knows of: a bug to see, not a user's error
-                stored, first_snapshot = existing, []
+                stored, created, first_snapshot = existing, False, []
             if not first_snapshot:  # a snapshot was stored before: compared, and replaced if older
-                await history.replace_snapshot(connection, snapshot, "bind")
+                await history.replace_snapshot(connection, snapshot, source, events)
+            if created:
+                await events.write([binding_event(stored, created=True, source=source, at=events.now)])
         return stored
 
-    async def remove_binding(self, account_name: str, waba_id: str, phone_number_id: str) -> Binding:
-        """Remove a binding; the WABA and its snapshot go with its last binding. `BindingNotFound` if none.
+    async def remove_binding(
+        self, account_name: str, waba_id: str, phone_number_id: str, *, source: ChangeSource = "request"
+    ) -> Binding:
+        """Remove a binding and write `binding.removed`; the WABA and its snapshot go with its last binding.
 
-        The WABA's history and webhook events stay: history outlives bindings.
+        `BindingNotFound` if there is none. The WABA's history and events stay: history outlives bindings.
         """
-        async with self._database.transaction() as connection:
+        async with self._events.writing() as (connection, events):
             rows = await _fetch_all(connection, SQL.delete_binding, (phone_number_id, account_name, waba_id))
             if not rows:
                 raise BindingNotFound(
                     f"account `{account_name}` has no binding of phone number `{phone_number_id}` in WABA `{waba_id}`"
                 )
             await connection.execute(SQL.delete_unbound_waba, (waba_id, waba_id))
-        return binding_from_row(rows[0], from_utc_text)
+            removed = binding_from_row(rows[0], from_utc_text)
+            await events.write([binding_event(removed, created=False, source=source, at=events.now)])
+        return removed
 
     async def find_binding(self, phone_number_id: str) -> Binding | None:
         """The binding of a phone number, whichever account holds it."""
@@ -214,8 +235,8 @@ class SqliteStorage:
 
     async def save_snapshot(self, snapshot: WabaSnapshot, source: ChangeSource) -> list[Change]:
         """Replace the WABA's snapshot and record what changed; `[]` and nothing stored if it is unbound."""
-        async with self._database.transaction() as connection:
-            return await history.replace_snapshot(connection, snapshot, source)
+        async with self._events.writing() as (connection, events):
+            return await history.replace_snapshot(connection, snapshot, source, events)
 
     async def set_waba_review_status(
         self, waba_id: str, review_status: str, at: datetime, source: ChangeSource
@@ -224,8 +245,8 @@ class SqliteStorage:
 
         The snapshot keeps its fetch time: the rest of its data is no fresher than before.
         """
-        async with self._database.transaction() as connection:
-            return await history.set_review_status(connection, waba_id, review_status, at, source)
+        async with self._events.writing() as (connection, events):
+            return await history.set_review_status(connection, waba_id, review_status, at, source, events)
 
     def lock_refresh(self, waba_id: str) -> AbstractAsyncContextManager[WabaSnapshot | None]:
         """Hold the WABA's refresh lease, shared by every process on this file; yields the stored snapshot."""
@@ -241,9 +262,13 @@ class SqliteStorage:
         return [change_from_row(row, from_utc_text) for row in await self._database.fetch_all(sql, parameters)]
 
     async def record_webhook_event(self, event: WebhookEvent) -> bool:
-        """Keep a webhook event; False when one with the same fingerprint is recorded already."""
-        async with self._database.transaction() as connection:
+        """Keep a webhook event, and its customer event if it has one; False when it is recorded already."""
+        async with self._events.writing() as (connection, events):
             inserted = await _fetch_all(connection, SQL.record_webhook_event, webhook_event_parameters(event, utc_text))
+            owners = await _fetch_all(connection, SQL.waba_owner, (event.waba_id,)) if inserted else []
+            draft = account_update_event(owners[0][0], event) if owners else None
+            if draft is not None:
+                await events.write([draft])
         return bool(inserted)
 
     async def list_webhook_events(self, waba_id: str | None = None) -> list[WebhookEvent]:
@@ -256,11 +281,24 @@ class SqliteStorage:
 
     async def prune_webhook_events(self, before: datetime) -> int:
         """Delete the webhook events received before `before`, oldest first, a batch per transaction; how many."""
+        return await self._prune(SQL.prune_webhook_events, before)
+
+    async def read_events(
+        self, account_name: str, *, after: str | None, limit: int, since: datetime
+    ) -> list[CustomerEvent] | None:
+        """At most `limit` of the account's events written since `since`, after `after`; None for an unknown `after`."""
+        return await self._events.read(account_name, after=after, limit=limit, since=since)
+
+    async def prune_events(self, before: datetime) -> int:
+        """Delete the customer events written before `before`, oldest first, a batch per transaction; how many."""
+        return await self._prune(SQL.prune_events, before)
+
+    async def _prune(self, statement: str, before: datetime) -> int:
         parameters = (utc_text(before), PRUNE_BATCH_ROWS)
         pruned = 0
         while True:
             async with self._database.transaction() as connection:
-                deleted = len(await _fetch_all(connection, SQL.prune_webhook_events, parameters))
+                deleted = len(await _fetch_all(connection, statement, parameters))
             pruned += deleted
             if deleted < PRUNE_BATCH_ROWS:
                 return pruned

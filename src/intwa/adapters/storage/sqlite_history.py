@@ -2,6 +2,7 @@
 
 Each runs inside the caller's transaction on the writer, which is immediate: it compares against the
 snapshot it reads there, so racing writers, in this process or in another, never record one change twice.
+The customer events of the changes are written in the same transaction, for the WABA's account.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import msgspec
 
 from intwa.adapters.storage.rows import change_parameters, decode_snapshot, encode_snapshot
 from intwa.adapters.storage.sqlite_database import SQL, utc_text
+from intwa.adapters.storage.sqlite_events import SqliteEventWriter
+from intwa.domain.events import snapshot_events
 from intwa.domain.history import changes_on_replace, with_review_status
 from intwa.domain.models import Change, ChangeSource, WabaSnapshot
 
@@ -24,15 +27,15 @@ _INSERT_FIRST_SNAPSHOT = (
 
 
 async def replace_snapshot(
-    connection: aiosqlite.Connection, snapshot: WabaSnapshot, source: ChangeSource
+    connection: aiosqlite.Connection, snapshot: WabaSnapshot, source: ChangeSource, events: SqliteEventWriter
 ) -> list[Change]:
     """Store the snapshot of a bound WABA and record what changed against the stored one, at its fetch time.
 
     A WABA that is not bound, or whose stored snapshot is newer, gets nothing and `[]`.
     """
     snapshot = msgspec.structs.replace(snapshot, fetched_at=snapshot.fetched_at.astimezone(UTC))
-    stored = await _stored_snapshot(connection, snapshot.waba.id)
-    if stored is None and not await _is_bound(connection, snapshot.waba.id):
+    owner, stored = await _owner_and_snapshot(connection, snapshot.waba.id)
+    if owner is None:
         return []
     replacement = changes_on_replace(stored, snapshot, source)
     if replacement is None:
@@ -40,6 +43,8 @@ async def replace_snapshot(
     snapshot, changes = replacement
     await _write_snapshot(connection, snapshot)
     await _record(connection, changes)
+    if stored is not None:
+        await events.write(snapshot_events(owner, stored, snapshot, changes))
     return changes
 
 
@@ -54,26 +59,34 @@ def insert_first_snapshot(snapshot: WabaSnapshot) -> tuple[str, tuple[Any, ...]]
 
 
 async def set_review_status(
-    connection: aiosqlite.Connection, waba_id: str, review_status: str, at: datetime, source: ChangeSource
+    connection: aiosqlite.Connection,
+    waba_id: str,
+    review_status: str,
+    at: datetime,
+    source: ChangeSource,
+    events: SqliteEventWriter,
 ) -> list[Change]:
     """Set the review status in the WABA's stored snapshot and record the change; `[]` if unchanged or unbound."""
-    stored = await _stored_snapshot(connection, waba_id)
-    update = None if stored is None else with_review_status(stored, review_status, at.astimezone(UTC), source)
+    owner, stored = await _owner_and_snapshot(connection, waba_id)
+    if owner is None or stored is None:
+        return []
+    update = with_review_status(stored, review_status, at.astimezone(UTC), source)
     if update is None:
         return []
     updated, changes = update
     await _write_snapshot(connection, updated)
     await _record(connection, changes)
+    await events.write(snapshot_events(owner, stored, updated, changes))
     return changes
 
 
-async def _stored_snapshot(connection: aiosqlite.Connection, waba_id: str) -> WabaSnapshot | None:
-    rows = list(await connection.execute_fetchall(SQL.get_snapshot, (waba_id,)))
-    return decode_snapshot(rows[0][0]) if rows else None
-
-
-async def _is_bound(connection: aiosqlite.Connection, waba_id: str) -> bool:
-    return bool(list(await connection.execute_fetchall(SQL.waba_owner, (waba_id,))))
+async def _owner_and_snapshot(connection: aiosqlite.Connection, waba_id: str) -> tuple[str | None, WabaSnapshot | None]:
+    """The account the WABA is bound to (None: not bound) and its stored snapshot, in one statement."""
+    rows = list(await connection.execute_fetchall(SQL.owner_and_snapshot, (waba_id,)))
+    if not rows:
+        return None, None
+    owner, encoded = rows[0]
+    return owner, None if encoded is None else decode_snapshot(encoded)
 
 
 async def _write_snapshot(connection: aiosqlite.Connection, snapshot: WabaSnapshot) -> None:

@@ -113,6 +113,32 @@ MIGRATIONS: tuple[Migration, ...] = (
     # A rotated key may keep working until `valid_until` (`account rotate-key --keep-old-for`); NULL: until
     # the next rotation.
     Migration(5, ("ALTER TABLE api_keys ADD COLUMN valid_until TEXT",)),
+    # Customer events (SPEC §3.10), each written in the transaction of what caused it: the outbox the feed and
+    # callbacks read. `position` is an account's feed order; SQLite commits one writer at a time, so it is
+    # commit order. `event_sequences` numbers each WABA's events without gaps; like history, neither refers to
+    # `wabas`, so events and their numbering outlive bindings.
+    Migration(
+        6,
+        (
+            """CREATE TABLE customer_events (
+                position INTEGER PRIMARY KEY AUTOINCREMENT,
+                event_id TEXT NOT NULL UNIQUE,
+                account_name TEXT NOT NULL,
+                waba_id TEXT NOT NULL,
+                sequence INTEGER NOT NULL,
+                type TEXT NOT NULL,
+                created_at TEXT NOT NULL,
+                document BLOB NOT NULL,
+                UNIQUE (waba_id, sequence)
+            )""",
+            "CREATE INDEX customer_events_by_account ON customer_events (account_name, position)",
+            "CREATE INDEX customer_events_by_time ON customer_events (created_at, position)",
+            """CREATE TABLE event_sequences (
+                waba_id TEXT PRIMARY KEY,
+                last_sequence INTEGER NOT NULL
+            )""",
+        ),
+    ),
 )
 
 

@@ -12,9 +12,12 @@ from typing import NamedTuple
 _SELECT_BINDINGS = "SELECT account_name, waba_id, phone_number_id, phone_number, bound_at FROM bindings"
 _SELECT_HISTORY = "SELECT at, waba_id, phone_number_id, field, old, new, source FROM history"
 _SELECT_EVENTS = "SELECT received_at, object_id, waba_id, field, event, payload, fingerprint FROM webhook_events"
+_SELECT_CUSTOMER_EVENTS = (
+    "SELECT event_id, account_name, waba_id, sequence, type, created_at, document FROM customer_events"
+)
 
 PRUNE_BATCH_ROWS = 1000
-"""Webhook events deleted per transaction when pruning: each one short, so other writers hardly wait."""
+"""Webhook or customer events deleted per transaction when pruning: each one short, so other writers hardly wait."""
 
 
 class Statements(NamedTuple):
@@ -62,6 +65,9 @@ class Statements(NamedTuple):
 
     # snapshots and the history of their changes
     get_snapshot: str = "SELECT snapshot FROM waba_snapshots WHERE waba_id = ?"
+    # A bound WABA's account and its snapshot (NULL if it has none); no row: not bound.
+    owner_and_snapshot: str = """SELECT w.account_name, s.snapshot FROM wabas AS w
+           LEFT JOIN waba_snapshots AS s ON s.waba_id = w.waba_id WHERE w.waba_id = ?"""
     # One statement for an account's page of WABAs: its snapshots are read together, not one by one.
     account_snapshots: str = """SELECT w.waba_id, s.snapshot FROM wabas AS w
            LEFT JOIN waba_snapshots AS s ON s.waba_id = w.waba_id
@@ -88,6 +94,24 @@ class Statements(NamedTuple):
     prune_webhook_events: str = """DELETE FROM webhook_events WHERE id IN (
            SELECT id FROM webhook_events WHERE received_at < ? ORDER BY received_at, id LIMIT ?)
        RETURNING id"""
+
+    # customer events: the WABA's next sequence numbers (the second argument: how many), taken in the
+    # transaction that writes the events, so its row is held until it commits and numbers never repeat
+    reserve_event_sequences: str = """INSERT INTO event_sequences (waba_id, last_sequence) VALUES (?, ?)
+           ON CONFLICT (waba_id) DO UPDATE SET last_sequence = event_sequences.last_sequence + excluded.last_sequence
+       RETURNING last_sequence"""
+    insert_event: str = (
+        "INSERT INTO customer_events (event_id, account_name, waba_id, sequence, type, created_at, document)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)"
+    )
+    event_position: str = (
+        "SELECT position FROM customer_events WHERE event_id = ? AND account_name = ? AND created_at >= ?"
+    )
+    account_events: str = f"""{_SELECT_CUSTOMER_EVENTS}
+       WHERE account_name = ? AND position > ? AND created_at >= ? ORDER BY position LIMIT ?"""
+    prune_events: str = """DELETE FROM customer_events WHERE position IN (
+           SELECT position FROM customer_events WHERE created_at < ? ORDER BY created_at, position LIMIT ?)
+       RETURNING position"""
 
     # background-sync claims
     claim_for_sync: str = """INSERT INTO sync_claims (waba_id, holder, claimed_until) VALUES (?, ?, ?)

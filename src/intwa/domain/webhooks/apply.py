@@ -49,7 +49,7 @@ REFRESHING_EVENTS = frozenset(
 GIVE_UP_AFTER = timedelta(days=1)
 """How long a webhook's refresh is retried while Meta cannot answer; the background sync goes on after that."""
 PRUNE_EVERY = timedelta(hours=1)
-"""How often the webhook events older than the retention are deleted."""
+"""How often the webhook events and customer events older than the retention are deleted."""
 OTHER_FIELD = "other"
 """The field under which `ApplyWebhook.events` counts the changes of fields intwa does not handle."""
 
@@ -71,7 +71,8 @@ class ApplyWebhook:
     and name updates, capability updates and the account events of `REFRESHING_EVENTS` refresh the WABA
     from the provider in the background, without delaying the answer to Meta: one refresh per WABA per
     burst of events, deferred (never dropped) while the WABA's refreshes wait for Meta's rate limit or
-    after a failure. Account and capability events are kept for `retention_days`. Events for WABAs that
+    after a failure. Account and capability events are kept for `retention_days`, and so are customer events
+    (both pruned here, at most once an hour, when such an event arrives). Events for WABAs that
     are not bound change nothing and are not kept. `events` counts the changes received by field (`other`
     for the fields intwa does not handle); `fields` names every such field.
     """
@@ -205,9 +206,13 @@ class ApplyWebhook:
         logger.info("webhook %s %s of %s: %s", change.field, event or "-", entry.id, outcome)
         if self._pruned_at is None or now - self._pruned_at >= PRUNE_EVERY:
             self._pruned_at = now
+            # Kept as long as the Meta webhook events: both are `events.retention_days`'s (SPEC §5).
             pruned = await self._storage.prune_webhook_events(now - self._retention)
             if pruned:
                 logger.info("deleted %d webhook events older than %s", pruned, self._retention)
+            pruned = await self._storage.prune_events(now - self._retention)
+            if pruned:
+                logger.info("deleted %d customer events older than %s", pruned, self._retention)
 
     def _schedule_refresh(self, waba_id: str) -> None:
         # A refresh pending or under way sees the newer request when it ends, and refreshes again if it read Meta

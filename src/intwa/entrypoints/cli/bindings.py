@@ -35,7 +35,7 @@ def bind(
     async def command(container: Container) -> Binding:
         await _require_account(container, name)
         bind_phone_number = await resolve(container.bind_phone_number)
-        return await bind_phone_number(name, waba_id, phone_number_id, phone_number)
+        return await bind_phone_number(name, waba_id, phone_number_id, phone_number, source="operator")
 
     _show_binding(cli.run(command), as_json=as_json, title="bound")
 
@@ -55,7 +55,7 @@ def unbind(cli: CliContext, name: str, waba_id: str, phone_number_id: str, as_js
     async def command(container: Container) -> Binding:
         await _require_account(container, name)
         unbind_phone_number = await resolve(container.unbind_phone_number)
-        return await unbind_phone_number(name, waba_id, phone_number_id)
+        return await unbind_phone_number(name, waba_id, phone_number_id, source="operator")
 
     _show_binding(cli.run(command), as_json=as_json, title="unbound")
 

@@ -14,9 +14,10 @@ from typing import ClassVar, Literal
 import click
 import msgspec
 
+from intwa.domain.documents import BindingView, HealthIssueView, PhoneNumberView, View, WabaView
 from intwa.domain.models import AccountSummary, NewApiKey, WebhookEvent
 from intwa.domain.sync import SyncOutcome, SyncReport
-from intwa.entrypoints.views import BindingView, ChangeView, HealthIssueView, PhoneNumberView, View, WabaView
+from intwa.entrypoints.views import ChangeView
 
 
 class Row(View):

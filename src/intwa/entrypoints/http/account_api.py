@@ -5,22 +5,30 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import msgspec
 from litestar import Request
 from litestar.di import NamedDependency
 from litestar.handlers import HTTPRouteHandler
+from litestar.openapi.spec import Example
 from litestar.types import AnyCallable, Scope
 
 from intwa.domain.accounts import authorize
+from intwa.domain.documents import BindingView, PhoneNumberView, WabaView
 from intwa.domain.errors import Unauthenticated
 from intwa.domain.models import Account
 from intwa.entrypoints.http.access import ACCOUNT_KEY
 from intwa.entrypoints.http.bodies import decode_body, read_body
+from intwa.entrypoints.http.examples import event_feed_examples
 from intwa.entrypoints.http.fast_path import JsonAnswer, served_directly
 from intwa.entrypoints.http.options import answer_options
 from intwa.entrypoints.http.schemas import (
     AccountRequest,
     BindingEnvelope,
     BindRequest,
+    EventFeedAnswer,
+    EventsAnswer,
+    EventsEnvelope,
+    EventsRequest,
     PhoneInfoEnvelope,
     PhoneInfoRequest,
     UnbindRequest,
@@ -28,11 +36,18 @@ from intwa.entrypoints.http.schemas import (
     WabaInfoRequest,
 )
 from intwa.entrypoints.http.services import Services
-from intwa.entrypoints.views import BindingView, PhoneNumberView, WabaView
 
 ACCOUNT_PREFIX = "/intwa-api/whatsapp/account"
 
 BodyT = TypeVar("BodyT", bound=AccountRequest)
+
+FEED_DESCRIPTION = (
+    "The account's customer events, oldest first: every change intwa records of its numbers and WABAs, its"
+    " bindings and Meta's account updates. Read on with `after` set to the `next` of the last answer; `next` is"
+    " the request's `after` when nothing new was written. An `after` that is unknown, another account's, or older"
+    " than `events.retention_days` (7 days) is 40000: read again without it. `data.sequence` grows by one per"
+    " event of a WABA, so a gap means an event was missed."
+)
 
 
 async def bind(request: Request[Any, Any, Any], services: NamedDependency[Services]) -> JsonAnswer:
@@ -61,6 +76,14 @@ async def waba_info(request: Request[Any, Any, Any], services: NamedDependency[S
     data = await authorized(request, services, WabaInfoRequest)
     wabas = await services.list_wabas(data.account_name)
     return JsonAnswer.of(WabaInfoEnvelope(data=[WabaView.of(waba) for waba in wabas]))
+
+
+async def events(request: Request[Any, Any, Any], services: NamedDependency[Services]) -> JsonAnswer:
+    """The account's customer events, oldest first, after the last one it read: the pull feed."""
+    data = await authorized(request, services, EventsRequest)
+    page = await services.read_events(data.account_name, data.after, data.limit)
+    answer = EventFeedAnswer([msgspec.Raw(event.document) for event in page.events], page.next)
+    return JsonAnswer.of(EventsAnswer(data=answer))
 
 
 async def authorized(request: Request[Any, Any, Any], services: Services, body_type: type[BodyT]) -> BodyT:
@@ -101,22 +124,30 @@ def bearer_key(scope: Scope) -> str | None:
 
 
 def _endpoint(
-    name: str, summary: str, body_type: type[AccountRequest], success: type[Any], *codes: int
+    name: str,
+    summary: str,
+    body_type: type[AccountRequest],
+    success: type[Any],
+    *codes: int,
+    examples: list[Example] | None = None,
+    description: str | None = None,
 ) -> Callable[[AnyCallable], HTTPRouteHandler]:
     """`POST /intwa-api/whatsapp/account/<name>`, served directly, behind the API key."""
     return served_directly(
         f"{ACCOUNT_PREFIX}/{name}",
         summary=summary,
+        description=description,
         body_type=body_type,
         success=success,
         codes=codes,
         security=[{"BearerAuth": []}],
         tags=["account"],
+        examples=examples,
     )
 
 
 def account_handlers() -> list[HTTPRouteHandler]:
-    """The four account endpoints and their `OPTIONS`, as route handlers of their own for each app.
+    """The account endpoints and their `OPTIONS`, as route handlers of their own for each app.
 
     Registered on the app itself, not under a Router: a layer less for Litestar to resolve per request.
     """
@@ -137,6 +168,14 @@ def account_handlers() -> list[HTTPRouteHandler]:
             *(40400, 42200, 50200, 50300),
         )(phone_info),
         _endpoint("wabaInfo", "The account's WABAs", WabaInfoRequest, WabaInfoEnvelope, 42200, 50200, 50300)(waba_info),
+        _endpoint(
+            "events",
+            "The account's customer events (pull feed)",
+            EventsRequest,
+            EventsEnvelope,
+            examples=event_feed_examples(),
+            description=FEED_DESCRIPTION,
+        )(events),
     ]
     # OPTIONS before each endpoint: Litestar gives a path a bare OPTIONS handler of its own unless one is there.
     return [handler for endpoint in endpoints for handler in (answer_options(*endpoint.paths), endpoint)]

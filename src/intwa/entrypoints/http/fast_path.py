@@ -26,6 +26,7 @@ from litestar import Litestar, Request, post
 from litestar.di import Provide
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import Example
 from litestar.params import JSONBody
 from litestar.response.base import ASGIResponse
 from litestar.types import AnyCallable, ASGIApp, Receive, Scope, Send
@@ -101,8 +102,10 @@ class CallHandlerDirectly:
         await answer(scope, receive, send)
 
 
-def responses(success: type[Any], codes: Iterable[int]) -> dict[int, ResponseSpec]:
-    """OpenAPI responses: the success envelope, and one error envelope per HTTP status of the codes.
+def responses(
+    success: type[Any], codes: Iterable[int], examples: list[Example] | None = None
+) -> dict[int, ResponseSpec]:
+    """OpenAPI responses: the success envelope (with `examples` of it), and one error envelope per HTTP status.
 
     Directly served handlers answer with ready-made `JsonAnswer`s, so the success body is documented here.
     """
@@ -110,7 +113,11 @@ def responses(success: type[Any], codes: Iterable[int]) -> dict[int, ResponseSpe
     for code in (*ALWAYS_DOCUMENTED_CODES, *codes):
         by_status.setdefault(code // 100, []).append(code)
     # The success bodies' examples are their fields' own (`views.py`), not random ones Litestar would make up.
-    documented = {200: ResponseSpec(data_container=success, description="Success: `code` 0", generate_examples=False)}
+    documented = {
+        200: ResponseSpec(
+            data_container=success, description="Success: `code` 0", generate_examples=False, examples=examples
+        )
+    }
     for status, codes_ in sorted(by_status.items()):
         documented[status] = ResponseSpec(
             data_container=ErrorEnvelope,
@@ -144,13 +151,16 @@ def served_directly(
     codes: Iterable[int],
     security: list[dict[str, list[str]]],
     tags: list[str],
+    examples: list[Example] | None = None,
+    description: str | None = None,
 ) -> Callable[[AnyCallable], HTTPRouteHandler]:
     """`POST path`, served by `CallHandlerDirectly`: its body, success and error envelopes documented."""
     return post(
         path,
         status_code=200,
         summary=summary,
-        responses=responses(success, codes),
+        description=description,
+        responses=responses(success, codes, examples),
         dependencies=document_body(body_type),
         security=security,
         tags=tags,

@@ -7,7 +7,9 @@ from typing import Annotated
 import msgspec
 from litestar.params import KwargDefinition
 
-from intwa.entrypoints.views import BindingView, PhoneNumberView, WabaView
+from intwa.domain.documents import BindingView, PhoneNumberView, WabaView
+from intwa.domain.events import EVENT_ID_PATTERN, AnyEvent
+from intwa.domain.feed import DEFAULT_LIMIT, MAX_LIMIT
 
 SUCCESS = "Success"
 
@@ -26,6 +28,23 @@ PhoneNumber = Annotated[
     KwargDefinition(
         pattern=r"^[ ()\-]*\+?[ ()\-]*(?:[0-9][ ()\-]*){6,15}$",
         description="6-15 digits, optionally with spaces, `-`, `(`, `)` and one leading `+`",
+    ),
+]
+
+EventId = Annotated[
+    str | None,
+    KwargDefinition(
+        pattern=EVENT_ID_PATTERN,
+        description="The id of the last event read: the events after it are answered. Without it, from the oldest"
+        " event kept",
+    ),
+]
+# Decoded as a number and documented as an integer: JSON Schema counts 100.0 as the integer 100, and so does the
+# domain, which refuses a number with a fraction (`ReadEvents`).
+EventLimit = Annotated[
+    float,
+    KwargDefinition(
+        ge=1, le=MAX_LIMIT, description=f"At most this many events, 1-{MAX_LIMIT}", schema_extra={"type": "integer"}
     ),
 ]
 
@@ -65,6 +84,13 @@ class WabaInfoRequest(AccountRequest):
     """Ask for the account's WABAs."""
 
 
+class EventsRequest(AccountRequest):
+    """Read the account's customer events, oldest first, after the last one read."""
+
+    after: EventId = None
+    limit: EventLimit = DEFAULT_LIMIT
+
+
 class BindingEnvelope(msgspec.Struct, kw_only=True):
     code: int = 0
     message: str = SUCCESS
@@ -81,6 +107,39 @@ class WabaInfoEnvelope(msgspec.Struct, kw_only=True):
     code: int = 0
     message: str = SUCCESS
     data: list[WabaView]
+
+
+class EventFeed(msgspec.Struct):
+    """A page of the account's events, in the order they were written."""
+
+    events: list[AnyEvent]
+    next: Annotated[
+        str | None,
+        msgspec.Meta(
+            description="Where to read on: the id of the last event answered, or the request's `after` when none"
+            " was (null without it); send it as `after` next time",
+            examples=["evt_01M8E41EPV21PAHF04GANH11AT"],
+        ),
+    ]
+
+
+class EventsEnvelope(msgspec.Struct, kw_only=True):
+    code: int = 0
+    message: str = SUCCESS
+    data: EventFeed
+
+
+class EventFeedAnswer(msgspec.Struct):
+    """`EventFeed` as it is sent: each event the bytes stored when it was written, not decoded and encoded again."""
+
+    events: list[msgspec.Raw]
+    next: str | None
+
+
+class EventsAnswer(msgspec.Struct, kw_only=True):
+    code: int = 0
+    message: str = SUCCESS
+    data: EventFeedAnswer
 
 
 class ErrorEnvelope(msgspec.Struct):

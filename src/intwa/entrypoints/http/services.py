@@ -8,6 +8,7 @@ from intwa.adapters.provider.counting import CountingProvider
 from intwa.container import Container
 from intwa.domain.accounts import Authenticate
 from intwa.domain.bindings import BindPhoneNumber, UnbindPhoneNumber
+from intwa.domain.feed import ReadEvents
 from intwa.domain.ports import Storage
 from intwa.domain.queries import ListPhoneNumbers, ListWabas
 from intwa.domain.rate_limits import LimitRequests
@@ -38,6 +39,7 @@ class Services:
         "list_wabas",
         "max_body_bytes",
         "provider",
+        "read_events",
         "settings",
         "snapshots",
         "storage",
@@ -51,6 +53,7 @@ class Services:
     list_phone_numbers: ListPhoneNumbers
     list_wabas: ListWabas
     apply_webhook: ApplyWebhook
+    read_events: ReadEvents
     storage: Storage
     provider: CountingProvider
     snapshots: Snapshots
@@ -74,6 +77,7 @@ class Services:
         self.snapshots = await resolve(container.snapshots)
         self.background_sync = await resolve(container.background_sync)
         self.apply_webhook = await resolve(container.apply_webhook)
+        self.read_events = await resolve(container.read_events)
 
     def provide(self) -> Services:
         """This object, as the value of the `services` dependency."""
