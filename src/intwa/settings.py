@@ -109,8 +109,19 @@ class WebhookSettings(_Section, frozen=True):
     app_secret: Secret = msgspec.field(default_factory=lambda: Secret(""))
 
 
+# Seconds after each failed attempt of a callback delivery (SPEC §3.10): Standard Webhooks' example schedule.
+DEFAULT_RETRY_SCHEDULE = (5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0)
+
+
 class EventsSettings(_Section, frozen=True):
     retention_days: Annotated[float, msgspec.Meta(gt=0)] = 7.0  # Meta webhook events are kept this long
+    # Callbacks (SPEC §3.10): how long one attempt may take, when failed ones are tried again, how many go out
+    # to one URL at a time, and the two switches that open the URL rules for local runs and tests.
+    timeout_seconds: Seconds = 15.0
+    retry_schedule: Annotated[tuple[Seconds, ...], msgspec.Meta(min_length=1)] = DEFAULT_RETRY_SCHEDULE
+    max_in_flight: Annotated[int, msgspec.Meta(ge=1, le=100)] = 4
+    allow_http: bool = False
+    allow_private_targets: bool = False
 
 
 class LoggingSettings(_Section, frozen=True):

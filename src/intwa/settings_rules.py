@@ -46,8 +46,9 @@ class Check:
 class Rule:
     """What one key accepts: its type, its range, its choices, its own checks; and whether it is a secret.
 
-    A field whose type is not a plain `bool`, `int`, `float` or `str` holds a secret: a string that the
-    settings' decoder wraps and that no message ever shows.
+    A list (a tuple field: TOML's array) has the rule of its items in `item`, and its own length in `meta`.
+    A field whose type is not a plain `bool`, `int`, `float`, `str` or such a list holds a secret: a string
+    that the settings' decoder wraps and that no message ever shows.
     """
 
     key: str
@@ -55,6 +56,7 @@ class Rule:
     meta: msgspec.Meta | None = None
     choices: tuple[str, ...] = ()
     checks: tuple[Check, ...] = ()
+    item: Rule | None = None
 
     @classmethod
     def of(cls, key: str, annotation: Any) -> Rule:
@@ -66,14 +68,18 @@ class Rule:
         checks = tuple(item for item in metas if isinstance(item, Check))
         if get_origin(annotation) is Literal:
             return cls(key, str, meta, tuple(get_args(annotation)), checks)
+        if get_origin(annotation) is tuple:
+            return cls(key, list, meta, (), checks, cls.of(key, get_args(annotation)[0]))
         return cls(key, annotation, meta, (), checks)
 
     @property
     def secret(self) -> bool:
-        return self.type_ not in (bool, int, float, str)
+        return self.type_ not in (bool, int, float, str, list)
 
     def check(self, value: Any) -> Any:
         """The value a TOML file gave, in its canonical form; `WrongType` or `OutOfRule` if it is refused."""
+        if self.item is not None:
+            return self._check_items(self.item, value)
         if not self._has_type(value):
             raise WrongType(f"must be {self._expected(env=False)}, got {self._shown(value)}")
         if self.choices:
@@ -82,15 +88,38 @@ class Rule:
         return value
 
     def parse(self, text: str) -> Any:
-        """The value an environment variable gave, parsed as the key's type and checked like a file's."""
+        """The value an environment variable gave, parsed as the key's type and checked like a file's.
+
+        A list is written comma-separated (`5,300,1800`) or as a JSON array (`[5, 300, 1800]`).
+        """
         try:
             value = self._parsed(text)
+            if self.item is not None and not self._has_type(value):
+                raise ValueError(text)
         except ValueError:
             got = "" if self.secret else f", got `{_clipped(text)}`"
             raise WrongType(f"expected {self._expected(env=True)}{got}") from None
         return self.check(value)
 
+    def _check_items(self, item: Rule, value: Any) -> list[Any]:
+        """A list's items checked by their rule, then its length: the first wrong item is named by its place."""
+        if not isinstance(value, list):
+            raise WrongType(f"must be {self._expected(env=False)}, got {self._shown(value)}")
+        for place, element in enumerate(value, 1):
+            if not item._has_type(element):
+                raise WrongType(f"must be {self._expected(env=False)}, but item {place} is {item._shown(element)}")
+        if self.meta is not None and self.meta.min_length and len(value) < self.meta.min_length:
+            raise OutOfRule("must not be empty")
+        for place, element in enumerate(value, 1):
+            try:
+                item._check_rules(element)
+            except OutOfRule as error:
+                raise OutOfRule(f"item {place} {error}") from None
+        return value
+
     def _has_type(self, value: Any) -> bool:
+        if self.item is not None:
+            return isinstance(value, list) and all(self.item._has_type(element) for element in value)
         if self.type_ is float:
             return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
         if self.type_ is int:
@@ -101,6 +130,10 @@ class Rule:
 
     def _parsed(self, text: str) -> Any:
         word = text.strip()
+        if self.item is not None:
+            if word.startswith("["):
+                return json.loads(word)  # its error is a ValueError; the items' types are checked by the caller
+            return [self.item._parsed(part) for part in word.split(",")] if word else []
         if self.type_ is bool:
             if word.lower() in _TRUE | _FALSE:
                 return word.lower() in _TRUE
@@ -120,6 +153,13 @@ class Rule:
         return text
 
     def _expected(self, *, env: bool) -> str:
+        if self.item is not None:
+            items = {int: "integers", float: "numbers"}.get(self.item.type_, "strings")
+            return (
+                f"a list of {items}, comma-separated (`5,300`) or a JSON array (`[5, 300]`)"
+                if env
+                else f"an array of {items}"
+            )
         if self.choices:
             return "one of " + ", ".join(f'"{choice}"' for choice in self.choices)
         if self.type_ is bool:

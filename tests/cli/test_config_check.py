@@ -28,7 +28,7 @@ def test_a_migrated_sqlite_database_with_the_fake_provider_is_all_ok(config_path
     assert lines == [
         f"ok: the configuration {config_path} and INTWA_* variables are valid",
         f"ok: the SQLite folder {config_path.parent / 'var'} exists and is writable",
-        f"ok: the SQLite database {config_path.parent / 'var' / 'intwa.db'} is migrated (schema version 6)",
+        f"ok: the SQLite database {config_path.parent / 'var' / 'intwa.db'} is migrated (schema version 7)",
         f"ok: the fake provider serves {fake_data_path}",
     ]
 
@@ -133,7 +133,7 @@ def test_a_postgres_database_answers_and_its_schema_is_checked(config_path: Path
         "problem: the PostgreSQL database has no intwa schema: create it with `intwa db migrate`",
     ]
     assert after.exit_code == 0, after.output
-    assert findings(after.stdout)[2] == "ok: the PostgreSQL database is migrated (schema version 6)"
+    assert findings(after.stdout)[2] == "ok: the PostgreSQL database is migrated (schema version 7)"
     for result in (before, after):
         assert PASSWORD not in result.output
         assert dsn.split("@")[1] not in result.output

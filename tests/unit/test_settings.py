@@ -61,6 +61,12 @@ def test_the_shipped_configuration_files_load(path: Path) -> None:
         ("graph", "timeout_seconds = -1.5", "`graph.timeout_seconds` must be greater than 0, got -1.5"),
         ("graph", "max_retries = 11", "`graph.max_retries` must be between 0 and 10, got 11"),
         ("events", "retention_days = 0", "`events.retention_days` must be greater than 0, got 0"),
+        ("events", "timeout_seconds = 0", "`events.timeout_seconds` must be greater than 0, got 0"),
+        ("events", "max_in_flight = 0", "`events.max_in_flight` must be between 1 and 100, got 0"),
+        ("events", "max_in_flight = 101", "`events.max_in_flight` must be between 1 and 100, got 101"),
+        ("events", "retry_schedule = []", "`events.retry_schedule` must not be empty"),
+        ("events", "retry_schedule = [5, 0]", "`events.retry_schedule` item 2 must be greater than 0, got 0"),
+        ("events", "retry_schedule = [-5]", "`events.retry_schedule` item 1 must be greater than 0, got -5"),
         ("storage", 'sqlite_path = ""', "`storage.sqlite_path` must not be empty"),
         ("server", 'host = ""', "`server.host` must not be empty"),
     ],
@@ -104,6 +110,18 @@ def test_zero_and_the_bounds_themselves_are_accepted_where_the_range_allows(
         ("logging", "access_log = 1", "`logging.access_log` must be a boolean (true or false), got 1"),
         ("server", "host = [1, 2]", "`server.host` must be a string, got an array"),
         ("storage", 'backend = "mysql"', '`storage.backend` must be one of "sqlite", "postgres", got "mysql"'),
+        ("events", "retry_schedule = 5", "`events.retry_schedule` must be an array of numbers, got 5"),
+        (
+            "events",
+            'retry_schedule = [5, "300"]',
+            '`events.retry_schedule` must be an array of numbers, but item 2 is "300"',
+        ),
+        (
+            "events",
+            "retry_schedule = [5, inf]",
+            "`events.retry_schedule` must be an array of numbers, but item 2 is inf",
+        ),
+        ("events", 'allow_http = "yes"', '`events.allow_http` must be a boolean (true or false), got "yes"'),
     ],
 )
 def test_a_value_of_the_wrong_type_in_the_file_is_refused_naming_the_key_and_the_type(
@@ -175,6 +193,47 @@ def test_environment_values_are_parsed_as_their_keys_type(tmp_path: Path) -> Non
 
     assert (settings.server.port, settings.cache.ttl_seconds, settings.sync.interval_seconds) == (9000, 1.5, 0)
     assert settings.server.host == "0.0.0.0"
+
+
+def test_the_callback_settings_default_to_standard_webhooks_retries_and_closed_url_rules() -> None:
+    events = load_settings(None, {}).events
+
+    assert events.timeout_seconds == 15.0
+    assert events.retry_schedule == (5, 300, 1800, 7200, 18000, 36000, 36000)
+    assert events.max_in_flight == 4
+    assert (events.allow_http, events.allow_private_targets) == (False, False)
+
+
+def test_a_retry_schedule_in_the_file_takes_integers_and_fractions(tmp_path: Path) -> None:
+    settings = load_toml(tmp_path, "[events]\nretry_schedule = [1, 2.5, 60]\n")
+
+    assert settings.events.retry_schedule == (1.0, 2.5, 60.0)
+
+
+@pytest.mark.parametrize("value", ["5,60,3600", " 5 , 60 ,3600 ", "[5, 60, 3600]", "[5,60,3600.0]"])
+def test_an_environment_retry_schedule_is_comma_separated_or_a_json_array(value: str) -> None:
+    settings = load_settings(None, {"INTWA_EVENTS__RETRY_SCHEDULE": value})
+
+    assert settings.events.retry_schedule == (5.0, 60.0, 3600.0)
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("5,abc", "expected a list of numbers, comma-separated (`5,300`) or a JSON array (`[5, 300]`), got `5,abc`"),
+        (
+            '[5, "60"]',
+            'expected a list of numbers, comma-separated (`5,300`) or a JSON array (`[5, 300]`), got `[5, "60"]`',
+        ),
+        ("[5, 60", "expected a list of numbers, comma-separated (`5,300`) or a JSON array (`[5, 300]`), got `[5, 60`"),
+        ("5,,60", "expected a list of numbers, comma-separated (`5,300`) or a JSON array (`[5, 300]`), got `5,,60`"),
+        ("", "`events.retry_schedule` must not be empty"),
+        ("[]", "`events.retry_schedule` must not be empty"),
+        ("5,0", "`events.retry_schedule` item 2 must be greater than 0, got 0"),
+    ],
+)
+def test_a_wrong_environment_retry_schedule_names_the_variable_and_what_it_takes(value: str, message: str) -> None:
+    assert env_error(EVENTS__RETRY_SCHEDULE=value) == f"`INTWA_EVENTS__RETRY_SCHEDULE`: {message}"
 
 
 @pytest.mark.parametrize(

@@ -59,6 +59,12 @@ class AccountNotFound(DomainError):
     code = 40402
 
 
+class CallbackNotSet(DomainError):
+    """The account has no callback URL (callbackInfo, callbackDelete, callbackTest)."""
+
+    code = 40400
+
+
 class WabaBoundToAnotherAccount(DomainError):
     code = 40900
 
@@ -85,6 +91,12 @@ class PhoneNumberNotInWaba(DomainError):
 
 class PhoneNumberMismatch(DomainError):
     code = 42202
+
+
+class CallbackUrlNotAllowed(DomainError):
+    """A callback URL that intwa must not call: its scheme, a user name in it, or where its host points (§3.10)."""
+
+    code = 42206
 
 
 class ProviderError(DomainError):

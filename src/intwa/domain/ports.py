@@ -1,11 +1,14 @@
-"""The ports the domain needs: storage, the Meta provider, a clock. Adapters satisfy them structurally."""
+"""The ports the domain needs: storage, the Meta provider, callbacks, a clock. Adapters satisfy them structurally."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Literal, NamedTuple, Protocol
 
+from intwa.domain.callbacks.models import Callback, CallbackSetting, DeliveryOutcome, DeliveryStats
+from intwa.domain.callbacks.signing import WebhookSecret
 from intwa.domain.models import (
     Account,
     AccountSummary,
@@ -292,6 +295,52 @@ class Storage(Protocol):
 
     async def prune_events(self, before: datetime) -> int:
         """Delete the customer events written before `before`, oldest first; returns how many."""
+        ...
+
+
+class CallbackStore(Protocol):
+    """Each account's callback, and the deliveries of its events, in the store the other data is in.
+
+    The deliveries are the outbox's work list (SPEC §3.10): one row per event to deliver, which the dispatcher
+    claims, attempts and settles; here they are only counted.
+    """
+
+    async def set_callback(self, account_name: str, setting: CallbackSetting) -> Callback:
+        """Store `setting.applied_to(account_name, stored)` in place of the stored callback, in one transaction.
+
+        Racing settings of one account take their turns, each applied to what the one before it stored, so two
+        first settings never both hand out a secret. `AccountNotFound` if there is no such account.
+        """
+        ...
+
+    async def get_callback(self, account_name: str) -> Callback | None: ...
+
+    async def delete_callback(self, account_name: str) -> Callback | None:
+        """Delete the account's callback; its pending deliveries end `failed` (they have nowhere to go).
+
+        Returns the deleted callback, None if the account had none.
+        """
+        ...
+
+    async def delivery_stats(self, account_name: str) -> DeliveryStats:
+        """How the account's deliveries stand: pending, failed attempts in a row, the latest attempt."""
+        ...
+
+
+class CallbackSender(Protocol):
+    """Sends a signed event to a callback URL, over the network, only where the URL rules allow."""
+
+    async def check_target(self, url: str) -> None:
+        """Raise `CallbackUrlNotAllowed` unless the URL passes the rules and its host resolves to allowed addresses."""
+        ...
+
+    async def send(
+        self, url: str, event_id: str, body: bytes, signing_secrets: Sequence[WebhookSecret]
+    ) -> DeliveryOutcome:
+        """POST the event's bytes, signed for this attempt, and say how it went; never raises for the network.
+
+        The host is resolved and checked again now, and the connection goes to an address that was checked.
+        """
         ...
 
 

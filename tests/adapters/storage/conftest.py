@@ -31,6 +31,8 @@ _TABLES = (
     "waba_snapshots",
     "wabas",
     "api_keys",
+    "deliveries",
+    "callbacks",
     "accounts",
     "history",
     "webhook_events",

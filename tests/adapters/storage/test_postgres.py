@@ -55,11 +55,11 @@ async def instances(dsn: str, count: int = 2) -> AsyncIterator[list[PostgresStor
 async def test_migrating_records_each_version_once(postgres: PostgresDatabase) -> None:
     storage = PostgresStorage(postgres)
 
-    assert await storage.migrate() == [1, 2, 3, 4, 5, 6]
+    assert await storage.migrate() == [1, 2, 3, 4, 5, 6, 7]
     assert await storage.migrate() == []
 
     rows = await postgres.fetch("SELECT version, applied_at FROM schema_migrations ORDER BY version")
-    assert [row["version"] for row in rows] == [1, 2, 3, 4, 5, 6]
+    assert [row["version"] for row in rows] == [1, 2, 3, 4, 5, 6, 7]
     assert rows[0]["applied_at"].utcoffset() is not None
 
 
@@ -70,7 +70,7 @@ async def test_two_instances_migrating_at_once_apply_each_version_once(fresh_pos
     ):
         applied = await asyncio.gather(PostgresStorage(first).migrate(), PostgresStorage(second).migrate())
 
-        assert sorted(applied) == [[], [1, 2, 3, 4, 5, 6]]
+        assert sorted(applied) == [[], [1, 2, 3, 4, 5, 6, 7]]
         assert len(await first.fetch("SELECT * FROM schema_migrations")) == len(MIGRATIONS)
 
 

@@ -57,7 +57,7 @@ async def test_a_database_at_version_1_is_upgraded_to_the_latest_keeping_its_dat
         await writer.execute("INSERT INTO waba_snapshots VALUES (?, ?, ?)", (WABA, msgspec.json.encode(snapshot), when))
     storage = SqliteStorage(database)
 
-    assert await storage.migrate() == [2, 3, 5, 6]
+    assert await storage.migrate() == [2, 3, 5, 6, 7]
 
     assert await storage.find_binding(PHONE) == binding_of("acme", WABA, PHONE, T0)
     assert await storage.find_key_owner("hash-1") == ApiKeyOwner(Account("acme", True, T0), valid_until=None)

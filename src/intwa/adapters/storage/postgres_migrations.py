@@ -146,6 +146,41 @@ MIGRATIONS: tuple[Migration, ...] = (
             )""",
         ),
     ),
+    # Callbacks and the deliveries of their events, as on SQLite;
+    # workers claim deliveries with `FOR UPDATE SKIP LOCKED` and a lease (`locked_until`), not a held lock.
+    Migration(
+        7,
+        (
+            """CREATE TABLE callbacks (
+                account_name text COLLATE "C" PRIMARY KEY REFERENCES accounts (name),
+                url text NOT NULL,
+                types jsonb,
+                secret text NOT NULL,
+                enabled boolean NOT NULL,
+                created_at timestamptz NOT NULL,
+                previous_secret text,
+                previous_secret_until timestamptz
+            )""",
+            """CREATE TABLE deliveries (
+                id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                event_id text COLLATE "C" NOT NULL UNIQUE,
+                account_name text COLLATE "C" NOT NULL REFERENCES accounts (name),
+                status text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'delivered', 'failed')),
+                attempts integer NOT NULL DEFAULT 0,
+                next_attempt_at timestamptz NOT NULL,
+                last_status integer,
+                last_error text,
+                last_attempt_at timestamptz,
+                locked_until timestamptz,
+                created_at timestamptz NOT NULL
+            )""",
+            "CREATE INDEX deliveries_due ON deliveries (next_attempt_at, id) WHERE status = 'pending'",
+            "CREATE INDEX deliveries_pending_by_account ON deliveries (account_name, id) WHERE status = 'pending'",
+            "CREATE INDEX deliveries_by_account ON deliveries (account_name, status, last_attempt_at)",
+            "CREATE INDEX deliveries_by_attempt ON deliveries (account_name, last_attempt_at)",
+            "CREATE INDEX deliveries_by_time ON deliveries (created_at, id)",
+        ),
+    ),
 )
 
 

@@ -139,6 +139,44 @@ MIGRATIONS: tuple[Migration, ...] = (
             )""",
         ),
     ),
+    # Callbacks: one per account, its URL, event types (a JSON array;
+    # NULL: all) and secrets (the previous one signs until `previous_secret_until`). Deliveries: the outbox's
+    # work list, one row per event to deliver, in event order (`id`), claimed by a worker until `locked_until`.
+    Migration(
+        7,
+        (
+            """CREATE TABLE callbacks (
+                account_name TEXT PRIMARY KEY REFERENCES accounts (name),
+                url TEXT NOT NULL,
+                types TEXT,
+                secret TEXT NOT NULL,
+                enabled INTEGER NOT NULL CHECK (enabled IN (0, 1)),
+                created_at TEXT NOT NULL,
+                previous_secret TEXT,
+                previous_secret_until TEXT
+            )""",
+            """CREATE TABLE deliveries (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                event_id TEXT NOT NULL UNIQUE,
+                account_name TEXT NOT NULL REFERENCES accounts (name),
+                status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'delivered', 'failed')),
+                attempts INTEGER NOT NULL DEFAULT 0,
+                next_attempt_at TEXT NOT NULL,
+                last_status INTEGER,
+                last_error TEXT,
+                last_attempt_at TEXT,
+                locked_until TEXT,
+                created_at TEXT NOT NULL
+            )""",
+            # Claims: the due pending deliveries, and each account's next ones in event order.
+            "CREATE INDEX deliveries_due ON deliveries (next_attempt_at, id) WHERE status = 'pending'",
+            "CREATE INDEX deliveries_pending_by_account ON deliveries (account_name, id) WHERE status = 'pending'",
+            # callbackInfo: the latest successful attempt and the attempts after it; pruning by age.
+            "CREATE INDEX deliveries_by_account ON deliveries (account_name, status, last_attempt_at)",
+            "CREATE INDEX deliveries_by_attempt ON deliveries (account_name, last_attempt_at)",
+            "CREATE INDEX deliveries_by_time ON deliveries (created_at, id)",
+        ),
+    ),
 )
 
 

@@ -286,15 +286,20 @@ def _or_dash(value: str | None) -> str:
     return "-" if value is None else value
 
 
-def toml_document(tables: Mapping[str, Mapping[str, bool | int | float | str]]) -> str:
-    """Tables of plain values as a TOML document that `tomllib` reads back to the same values."""
+TomlValue = bool | int | float | str | Sequence[bool | int | float | str]
+
+
+def toml_document(tables: Mapping[str, Mapping[str, TomlValue]]) -> str:
+    """Tables of plain values (and arrays of them) as a TOML document that `tomllib` reads back to the same values."""
     return "\n".join(
         "\n".join([f"[{name}]", *(f"{key} = {_toml_value(value)}" for key, value in values.items()), ""])
         for name, values in tables.items()
     )
 
 
-def _toml_value(value: bool | int | float | str) -> str:
+def _toml_value(value: TomlValue) -> str:
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(item) for item in value) + "]"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float):
