@@ -13,6 +13,8 @@ from operator import attrgetter
 
 from dependency_injector import containers, providers
 
+from intwa.adapters.callbacks.resolver import SystemResolver
+from intwa.adapters.callbacks.sender import open_callback_sender
 from intwa.adapters.clock import SystemClock
 from intwa.adapters.provider.counting import CountingProvider
 from intwa.adapters.provider.fake import FakeProvider
@@ -20,11 +22,15 @@ from intwa.adapters.provider.graph import GraphProvider, open_graph_client
 from intwa.adapters.rate_limit.postgres import PostgresRateLimiter
 from intwa.adapters.rate_limit.sqlite import open_sqlite_rate_limiter
 from intwa.adapters.storage.postgres import PostgresStorage, open_postgres_pool
+from intwa.adapters.storage.postgres_deliveries import PostgresDeliveries
 from intwa.adapters.storage.read_cache import ReadCachingStorage
 from intwa.adapters.storage.sqlite import SqliteStorage, open_sqlite_database
+from intwa.adapters.storage.sqlite_deliveries import SqliteDeliveries
 from intwa.adapters.wake_up import WakeUp
 from intwa.domain.accounts import AccountAdministration, Authenticate
 from intwa.domain.bindings import BindPhoneNumber, ListBindings, UnbindPhoneNumber
+from intwa.domain.callbacks.dispatch import DispatchDeliveries
+from intwa.domain.callbacks.targets import CallbackUrlRules
 from intwa.domain.feed import ReadEvents
 from intwa.domain.history import ListHistory
 from intwa.domain.queries import ListPhoneNumbers, ListWabas
@@ -127,6 +133,35 @@ class Container(containers.DeclarativeContainer):
     )
     read_events = providers.Singleton(
         ReadEvents, storage, clock, retention_days=settings.provided.events.retention_days
+    )
+
+    # Callbacks (SPEC §3.10): the URL rules, the signed sender, and the dispatcher every `serve` worker runs.
+    callback_url_rules = providers.Singleton(
+        CallbackUrlRules,
+        allow_http=settings.provided.events.allow_http,
+        allow_private_targets=settings.provided.events.allow_private_targets,
+    )
+    callback_sender = providers.Resource(
+        open_callback_sender,
+        callback_url_rules,
+        providers.Singleton(SystemResolver),
+        clock,
+        timeout_seconds=settings.provided.events.timeout_seconds,
+    )
+    deliveries = providers.Selector(
+        settings.provided.storage.backend,
+        sqlite=providers.Singleton(SqliteDeliveries, sqlite_database),
+        postgres=providers.Singleton(PostgresDeliveries, postgres_database),
+    )
+    dispatch_deliveries = providers.Singleton(
+        DispatchDeliveries,
+        deliveries,
+        callback_sender,
+        clock,
+        events_written,
+        timeout_seconds=settings.provided.events.timeout_seconds,
+        retry_schedule=settings.provided.events.retry_schedule,
+        max_in_flight=settings.provided.events.max_in_flight,
     )
 
 

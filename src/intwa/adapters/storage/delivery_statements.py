@@ -15,9 +15,6 @@ from intwa.domain.callbacks.deliveries import ClaimedDelivery, DeliveryRecord, S
 from intwa.domain.callbacks.models import Callback
 from intwa.domain.models import CustomerEvent
 
-EVENT_EXPIRED = "the event was pruned before it could be delivered"
-"""What a delivery whose event is no longer kept ends with, as its `last_error`."""
-
 
 class DeliveryStatements(NamedTuple):
     """The delivery statements in one dialect's placeholders: as constructed, SQLite's `?`."""
@@ -32,6 +29,9 @@ class DeliveryStatements(NamedTuple):
     disable_callback: str = "UPDATE callbacks SET enabled = FALSE WHERE account_name = ?"
     fail_account_pending: str = """UPDATE deliveries SET status = 'failed', last_error = ?, locked_until = NULL
        WHERE account_name = ? AND status = 'pending' AND id <> ?"""
+    # Whether a claim may find anything, read without the writer (SQLite's idle polls then take no write lock).
+    any_due: str = """SELECT 1 FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ?
+           AND (locked_until IS NULL OR locked_until <= ?) LIMIT 1"""
     count_pending: str = "SELECT count(*) FROM deliveries WHERE status = 'pending'"
     redeliver_event: str = """UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = ?,
            locked_until = NULL
@@ -55,7 +55,7 @@ class DeliveryStatements(NamedTuple):
            AND d.status = 'pending' AND d.next_attempt_at <= ? AND (d.locked_until IS NULL OR d.locked_until <= ?)
        ORDER BY d.next_attempt_at, d.id LIMIT ?"""
     # What an attempt needs, read with the claim: the event's document, the callback as it is now.
-    claimed_details: str = """SELECT d.id, d.event_id, d.account_name, d.attempts, e.document,
+    claimed_details: str = """SELECT d.id, d.event_id, d.account_name, d.attempts, e.document, e.created_at,
            c.account_name, c.url, c.types, c.secret, c.enabled, c.created_at, c.previous_secret,
            c.previous_secret_until
        FROM deliveries AS d
@@ -103,14 +103,15 @@ def fan_out(
 def claimed_from_row(columns: Iterable[Any], read_time: ReadTime) -> ClaimedDelivery:
     """A claimed delivery from a row of `claimed_details`."""
     row = tuple(columns)
-    delivery_id, event_id, account_name, attempts, document = row[:5]
-    callback = None if row[5] is None else callback_from_row(row[5:], read_time)
+    delivery_id, event_id, account_name, attempts, document, created_at = row[:6]
+    callback = None if row[6] is None else callback_from_row(row[6:], read_time)
     return ClaimedDelivery(
         delivery_id=delivery_id,
         event_id=event_id,
         account_name=account_name,
         attempts=attempts,
         document=None if document is None else bytes(document),
+        event_created_at=None if created_at is None else read_time(created_at),
         callback=callback,
     )
 

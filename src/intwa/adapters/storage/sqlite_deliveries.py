@@ -48,6 +48,8 @@ class SqliteDeliveries:
         self, now: datetime, lease_until: datetime, *, per_account: int, limit: int
     ) -> list[ClaimedDelivery]:
         now_text = utc_text(now)
+        if not await self._database.fetch_all(DELIVERY_SQL.any_due, (now_text, now_text)):
+            return []
         async with self._database.transaction() as connection:
             ids = [
                 delivery_id

@@ -26,8 +26,8 @@ CALLBACK_DISABLED = "the callback is disabled: its receiver answered 410 Gone"
 class ClaimedDelivery(msgspec.Struct, frozen=True):
     """A delivery a worker has claimed until `locked_until`, with what its attempt needs.
 
-    `document` is the event's stored JSON (None when it was pruned); `callback` the account's callback now
-    (None when it was deleted).
+    `document` is the event's stored JSON and `event_created_at` when it was written (both None when it was
+    pruned); `callback` the account's callback now (None when it was deleted).
     """
 
     delivery_id: int
@@ -35,6 +35,7 @@ class ClaimedDelivery(msgspec.Struct, frozen=True):
     account_name: str
     attempts: int
     document: bytes | None
+    event_created_at: datetime | None
     callback: Callback | None
 
 

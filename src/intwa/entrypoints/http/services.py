@@ -8,6 +8,7 @@ from intwa.adapters.provider.counting import CountingProvider
 from intwa.container import Container
 from intwa.domain.accounts import Authenticate
 from intwa.domain.bindings import BindPhoneNumber, UnbindPhoneNumber
+from intwa.domain.callbacks.dispatch import DispatchDeliveries
 from intwa.domain.feed import ReadEvents
 from intwa.domain.ports import Storage
 from intwa.domain.queries import ListPhoneNumbers, ListWabas
@@ -33,6 +34,7 @@ class Services:
         "authenticate",
         "background_sync",
         "bind_phone_number",
+        "dispatch_deliveries",
         "http_stats",
         "limit_requests",
         "list_phone_numbers",
@@ -58,6 +60,7 @@ class Services:
     provider: CountingProvider
     snapshots: Snapshots
     background_sync: BackgroundSync
+    dispatch_deliveries: DispatchDeliveries
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -78,6 +81,7 @@ class Services:
         self.background_sync = await resolve(container.background_sync)
         self.apply_webhook = await resolve(container.apply_webhook)
         self.read_events = await resolve(container.read_events)
+        self.dispatch_deliveries = await resolve(container.dispatch_deliveries)
 
     def provide(self) -> Services:
         """This object, as the value of the `services` dependency."""
