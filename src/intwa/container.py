@@ -24,12 +24,15 @@ from intwa.adapters.rate_limit.postgres import PostgresRateLimiter
 from intwa.adapters.rate_limit.sqlite import open_sqlite_rate_limiter
 from intwa.adapters.storage.postgres import PostgresStorage, open_postgres_pool
 from intwa.adapters.storage.postgres_callbacks import PostgresCallbackStore
+from intwa.adapters.storage.postgres_deliveries import PostgresDeliveries
 from intwa.adapters.storage.read_cache import ReadCachingStorage
 from intwa.adapters.storage.sqlite import SqliteStorage, open_sqlite_database
 from intwa.adapters.storage.sqlite_callbacks import SqliteCallbackStore
+from intwa.adapters.storage.sqlite_deliveries import SqliteDeliveries
 from intwa.adapters.wake_up import WakeUp
 from intwa.domain.accounts import AccountAdministration, Authenticate
 from intwa.domain.bindings import BindPhoneNumber, ListBindings, UnbindPhoneNumber
+from intwa.domain.callbacks.dispatch import DispatchDeliveries
 from intwa.domain.callbacks.manage import DeleteCallback, PingCallback, SetCallback, ShowCallback
 from intwa.domain.callbacks.targets import CallbackUrlRules
 from intwa.domain.feed import ReadEvents
@@ -162,6 +165,21 @@ class Container(containers.DeclarativeContainer):
     show_callback = providers.Singleton(ShowCallback, callback_store)
     delete_callback = providers.Singleton(DeleteCallback, callback_store)
     ping_callback = providers.Singleton(PingCallback, callback_store, callback_sender, clock)
+    deliveries = providers.Selector(
+        settings.provided.storage.backend,
+        sqlite=providers.Singleton(SqliteDeliveries, sqlite_database),
+        postgres=providers.Singleton(PostgresDeliveries, postgres_database),
+    )
+    dispatch_deliveries = providers.Singleton(
+        DispatchDeliveries,
+        deliveries,
+        callback_sender,
+        clock,
+        events_written,
+        timeout_seconds=settings.provided.events.timeout_seconds,
+        retry_schedule=settings.provided.events.retry_schedule,
+        max_in_flight=settings.provided.events.max_in_flight,
+    )
 
 
 def build_container(settings: Settings) -> Container:

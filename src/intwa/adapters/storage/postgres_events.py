@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 
 from intwa.adapters.storage.postgres_database import SQL, Connection, PostgresDatabase, advisory_key, from_timestamptz
+from intwa.adapters.storage.postgres_deliveries import write_deliveries
 from intwa.adapters.storage.rows import aware_utc, event_from_row, event_parameters
 from intwa.domain.events import EventDraft, issue
 from intwa.domain.models import CustomerEvent
@@ -40,6 +41,7 @@ class PostgresEventWriter:
         last = await self._connection.fetchval(SQL.reserve_event_sequences, drafts[0].data.waba_id, len(drafts))
         events = issue(drafts, first_sequence=last - len(drafts) + 1, now=self.now)
         await self._connection.executemany(SQL.insert_event, [event_parameters(event, aware_utc) for event in events])
+        await write_deliveries(self._connection, events)
         self.written += len(events)
 
 

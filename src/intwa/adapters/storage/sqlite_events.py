@@ -10,6 +10,7 @@ import aiosqlite
 
 from intwa.adapters.storage.rows import event_from_row, event_parameters
 from intwa.adapters.storage.sqlite_database import SQL, SqliteDatabase, from_utc_text, utc_text
+from intwa.adapters.storage.sqlite_deliveries import write_deliveries
 from intwa.domain.events import EventDraft, issue
 from intwa.domain.models import CustomerEvent
 from intwa.domain.ports import Clock, EventsWritten
@@ -37,6 +38,7 @@ class SqliteEventWriter:
         )
         events = issue(drafts, first_sequence=last - len(drafts) + 1, now=self.now)
         await self._connection.executemany(SQL.insert_event, [event_parameters(event, utc_text) for event in events])
+        await write_deliveries(self._connection, events)
         self.written += len(events)
 
 

@@ -49,10 +49,12 @@ def create_app(container: Container, **options: Any) -> Litestar:
         gc.collect()
         gc.freeze()
         services.background_sync.start()
+        services.dispatch_deliveries.start()
         try:
             yield
         finally:
-            # The loop may be mid-refresh: it must end before the database and the client close.
+            # The loops may be mid-refresh or mid-delivery: they must end before the database and clients close.
+            await services.dispatch_deliveries.stop()
             await services.background_sync.stop()
             await services.apply_webhook.close()  # refreshes that webhooks started
             await services.snapshots.close()

@@ -8,6 +8,7 @@ from intwa.adapters.provider.counting import CountingProvider
 from intwa.container import Container
 from intwa.domain.accounts import Authenticate
 from intwa.domain.bindings import BindPhoneNumber, UnbindPhoneNumber
+from intwa.domain.callbacks.dispatch import DispatchDeliveries
 from intwa.domain.callbacks.manage import DeleteCallback, PingCallback, SetCallback, ShowCallback
 from intwa.domain.feed import ReadEvents
 from intwa.domain.ports import Storage
@@ -35,6 +36,7 @@ class Services:
         "background_sync",
         "bind_phone_number",
         "delete_callback",
+        "dispatch_deliveries",
         "http_stats",
         "limit_requests",
         "list_phone_numbers",
@@ -67,6 +69,7 @@ class Services:
     show_callback: ShowCallback
     delete_callback: DeleteCallback
     ping_callback: PingCallback
+    dispatch_deliveries: DispatchDeliveries
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -91,6 +94,7 @@ class Services:
         self.show_callback = await resolve(container.show_callback)
         self.delete_callback = await resolve(container.delete_callback)
         self.ping_callback = await resolve(container.ping_callback)
+        self.dispatch_deliveries = await resolve(container.dispatch_deliveries)
 
     def provide(self) -> Services:
         """This object, as the value of the `services` dependency."""
